@@ -1,0 +1,1 @@
+"""Wiring: settings, the recsys CLI, the Faust app, the embedded broker."""

@@ -1,0 +1,1 @@
+"""HTTP serving: aiohttp app, ranking, views read from Kafka."""

@@ -1,0 +1,1 @@
+"""Stream processing: Faust agents and tables over the RecSys topics."""
