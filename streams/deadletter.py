@@ -1,0 +1,76 @@
+"""Dead letters: records that do not decode or validate, kept with the reason.
+
+The dead-letter record is the original record, byte for byte (same key, same value),
+with the reason and source coordinates in Kafka headers — the convention Kafka
+Connect uses, so any Kafka tool can inspect and re-drive it:
+
+    recsys.dlq.reason     short human reason ("schema id 9 unknown", "$.ts: ...")
+    recsys.dlq.topic      source topic
+    recsys.dlq.partition  source partition (decimal)
+    recsys.dlq.offset     source offset (decimal)
+    recsys.dlq.schema     the schema the topic expects
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from schemas.codec import AvroCodec
+from schemas.errors import ContractError
+from schemas.events import Event
+
+REASON = "recsys.dlq.reason"
+TOPIC = "recsys.dlq.topic"
+PARTITION = "recsys.dlq.partition"
+OFFSET = "recsys.dlq.offset"
+SCHEMA = "recsys.dlq.schema"
+MAX_REASON = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A rejected record and why."""
+
+    key: bytes | None
+    value: bytes | None
+    reason: str
+    topic: str
+    partition: int
+    offset: int
+    schema: str
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return [
+            (REASON, self.reason[:MAX_REASON].encode()),
+            (TOPIC, self.topic.encode()),
+            (PARTITION, str(self.partition).encode()),
+            (OFFSET, str(self.offset).encode()),
+            (SCHEMA, self.schema.encode()),
+        ]
+
+
+def parse_headers(headers: Sequence[tuple[str, bytes]] | None) -> dict[str, str]:
+    """Headers of a dead-letter record as text (for `recsys dlq` and tests)."""
+    return {k: v.decode(errors="replace") for k, v in (headers or ()) if k.startswith("recsys.dlq.")}
+
+
+def decode_or_dead_letter(
+    codec: AvroCodec,
+    *,
+    schema: str,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+) -> Event | DeadLetter:
+    """The typed event of a record, or the dead letter saying why it is not one."""
+    if value is None:
+        reason = "empty record value (tombstone) on an event topic"
+    else:
+        try:
+            return codec.decode(value, expected=schema)
+        except ContractError as exc:
+            reason = str(exc) or type(exc).__name__
+    return DeadLetter(key, value, reason, topic, partition, offset, schema)
