@@ -1,0 +1,128 @@
+"""The ``recsys`` command: parse arguments, load settings, call the core, render."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from app.settings import Settings, load_settings
+from schemas.errors import RecsysError
+
+DESCRIPTION = """\
+RecSys Stream: a streaming recommender on Kafka.
+
+  recsys up                      embedded broker + stream worker + HTTP server
+  recsys produce --topic exposures FILE.jsonl
+                                 validate a JSONL file and publish it as Avro
+  recsys settings                print the effective settings (secrets masked)
+
+Settings come from RECSYS_* environment variables (see `recsys settings`);
+command-line flags override them.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="recsys", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    up = sub.add_parser(
+        "up",
+        help="run the broker (embedded unless RECSYS_KAFKA_BOOTSTRAP is set), worker and server",
+        description=(
+            "Start everything in one process. Without RECSYS_KAFKA_BOOTSTRAP an embedded "
+            "Kafka-compatible broker (memory only) is started on 127.0.0.1:<kafka-port>. "
+            "Ctrl-C or SIGTERM stops everything within 10 s."
+        ),
+    )
+    up.add_argument("--port", type=int, help="HTTP port (env RECSYS_HTTP_PORT, default 8080)")
+    up.add_argument(
+        "--kafka-port", type=int, help="embedded broker port (env RECSYS_KAFKA_PORT, default 9092)"
+    )
+    up.add_argument("--partitions", type=int, help="partitions per event topic (default 8)")
+
+    produce = sub.add_parser(
+        "produce",
+        help="validate a JSONL file and publish its events as Avro",
+        description=(
+            "Each line is validated against the topic's schema; valid lines are Avro-encoded "
+            "(Confluent framing) and sent keyed by request_id (item_id for items). Invalid "
+            "lines are reported with their line numbers and not sent. Exit 1 if any line "
+            "was rejected or not delivered."
+        ),
+    )
+    produce.add_argument(
+        "--topic", required=True, choices=["exposures", "outcomes", "assignments", "items"]
+    )
+    produce.add_argument("file", help="JSONL file, one event per line")
+    produce.add_argument("--bootstrap", help="bootstrap servers (default: the configured broker)")
+    produce.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                         help="progress on stderr (default: on for files over 100k lines)")
+
+    sub.add_parser("settings", help="print the effective settings, secrets masked")
+    return parser
+
+
+def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
+    changes: dict[str, object] = {}
+    if getattr(args, "port", None) is not None:
+        changes["http_port"] = args.port
+    if getattr(args, "kafka_port", None) is not None:
+        changes["kafka_port"] = args.kafka_port
+    if getattr(args, "partitions", None) is not None:
+        changes["partitions"] = args.partitions
+    return settings.replace(**changes) if changes else settings
+
+
+async def _produce(settings: Settings, args: argparse.Namespace) -> int:
+    from app.produce import produce_file, resolve_topic
+    from schemas.registry import open_registry
+
+    topic, _ = resolve_topic(args.topic)
+    registry = await open_registry(settings.schema_registry_url)
+    summary = await produce_file(
+        args.file, args.topic, args.bootstrap or settings.bootstrap,
+        registry=registry, salt=settings.user_id_salt, progress=args.progress,
+    )
+    print(summary.render(args.file, topic))
+    return 1 if summary.rejected or summary.failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        settings = _apply_flags(load_settings(), args)
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        if args.command == "settings":
+            for key, value in settings.masked().items():
+                print(f"{key}={value}")
+            return 0
+        if args.command == "up":
+            from app.runtime import run_until_signal
+
+            asyncio.run(run_until_signal(settings))
+            return 0
+        if args.command == "produce":
+            return asyncio.run(_produce(settings, args))
+    except RecsysError as exc:
+        print(f"recsys: error: {exc}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as exc:
+        print(f"recsys: error: {exc.filename}: no such file", file=sys.stderr)
+        return 1
+    parser.error(f"unknown command {args.command}")
+    return 2  # pragma: no cover
+
+
+if __name__ == "__main__":
+    sys.exit(main())

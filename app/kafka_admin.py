@@ -1,0 +1,79 @@
+"""Topic creation and broker reachability, on aiokafka's admin client."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from schemas import topics
+from schemas.errors import BrokerError
+
+log = logging.getLogger(__name__)
+
+EVENT_TOPICS = (topics.EXPOSURES, topics.OUTCOMES, topics.ASSIGNMENTS)
+
+
+def topic_specs(partitions: int, replication: int) -> list[NewTopic]:
+    """The topics ``recsys up`` creates: the event topics share one partition count."""
+    specs = [NewTopic(t, partitions, replication) for t in EVENT_TOPICS]
+    specs.append(
+        NewTopic(topics.ITEMS, partitions, replication, topic_configs={"cleanup.policy": "compact"})
+    )
+    specs.append(NewTopic(topics.DEADLETTER, partitions, replication))
+    return specs
+
+
+async def ensure_topics(bootstrap: str, partitions: int, replication: int = 1) -> list[str]:
+    """Create the missing topics; return the names created. Existing topics are kept."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="recsys-admin")
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        missing = [s for s in topic_specs(partitions, replication) if s.name not in existing]
+        for spec in missing:
+            try:
+                await admin.create_topics([spec])
+            except TopicAlreadyExistsError:
+                continue
+        return [s.name for s in missing]
+    except KafkaError as exc:
+        raise BrokerError(f"cannot create topics on {bootstrap}: {exc}") from exc
+    finally:
+        await admin.close()
+
+
+class AdminProbe:
+    """Answers "is the broker reachable?" with a cached metadata request."""
+
+    def __init__(self, bootstrap: str, timeout_s: float = 2.0) -> None:
+        self.bootstrap = bootstrap
+        self.timeout_s = timeout_s
+        self._admin: AIOKafkaAdminClient | None = None
+
+    async def reachable(self) -> bool:
+        try:
+            if self._admin is None:
+                admin = AIOKafkaAdminClient(
+                    bootstrap_servers=self.bootstrap,
+                    client_id="recsys-readyz",
+                    request_timeout_ms=int(self.timeout_s * 1000),
+                )
+                await asyncio.wait_for(admin.start(), self.timeout_s)
+                self._admin = admin
+            await asyncio.wait_for(self._admin.list_topics(), self.timeout_s)
+            return True
+        except (KafkaError, TimeoutError, OSError) as exc:
+            log.warning("broker %s not reachable: %s", self.bootstrap, exc)
+            await self.close()
+            return False
+
+    async def close(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            try:
+                await admin.close()
+            except (KafkaError, OSError):  # closing a broken client; nothing to save
+                log.debug("closing admin client failed", exc_info=True)
