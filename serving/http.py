@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 COUNTS: web.AppKey[CountsView] = web.AppKey("counts", CountsView)  # type: ignore[type-abstract]
 BROKER: web.AppKey[BrokerProbe | None] = web.AppKey("broker", object)  # type: ignore[arg-type]
 TENANT_HEADER = "X-Org-Id"
-REQUEST_ID = "request_id"
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 MAX_BODY = 1 << 20
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

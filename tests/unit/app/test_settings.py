@@ -1,0 +1,43 @@
+from pathlib import Path
+
+import pytest
+
+from app.settings import load_settings
+from schemas.errors import ConfigError
+
+
+def test_defaults_start_the_embedded_broker():
+    s = load_settings({})
+    assert s.embedded_broker and s.bootstrap == "127.0.0.1:9092"
+    assert (s.http_port, s.partitions, s.half_life_days, s.data_dir) == (8080, 8, 7.0, Path("var"))
+    assert (s.session_timeout_s, s.heartbeat_interval_s) == (2.0, 0.5)
+
+
+def test_env_overrides_and_bootstrap_aliases():
+    s = load_settings({"RECSYS_KAFKA_BOOTSTRAP": "k1:9092,k2:9092", "RECSYS_HTTP_PORT": "9000",
+                       "RECSYS_PARTITIONS": "12", "RECSYS_HALF_LIFE_DAYS": "1.5"})
+    assert not s.embedded_broker and s.bootstrap == "k1:9092,k2:9092"
+    assert (s.http_port, s.partitions, s.half_life_days) == (9000, 12, 1.5)
+    assert load_settings({"KAFKA_BOOTSTRAP_SERVERS": "k:1"}).bootstrap == "k:1"
+
+
+def test_secrets_are_masked_when_printed():
+    s = load_settings({"RECSYS_USER_ID_SALT": "pepper", "RECSYS_API_KEY_SECRET": "hunter2"})
+    assert s.user_id_salt == "pepper"
+    shown = str(s) + repr(s) + str(s.masked())
+    assert "pepper" not in shown and "hunter2" not in shown
+    assert s.masked()["user_id_salt"] == "***"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"RECSYS_HTTP_PORT": "eighty"}, r"RECSYS_HTTP_PORT='eighty' is not an integer"),
+        ({"RECSYS_PARTITIONS": "0"}, r"RECSYS_PARTITIONS=0 must be >= 1"),
+        ({"RECSYS_HALF_LIFE_DAYS": "-1"}, r"must be > 0"),
+        ({"RECSYS_STORE": "redis://"}, r"memory:// or rocksdb://"),
+    ],
+)
+def test_bad_settings_name_the_variable(env, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings(env)
