@@ -1,0 +1,153 @@
+"""Codecs: Avro binary with Confluent wire framing, and JSON (orjson).
+
+Confluent framing of every Kafka value::
+
+    byte 0      magic byte, always 0
+    bytes 1..4  schema id, unsigned 32-bit big-endian (from a ``SchemaRegistry``)
+    bytes 5..   Avro binary body (fastavro ``schemaless_writer``)
+
+``AvroCodec.decode`` checks, in order: the frame header, that the id is known, that the
+schema is the expected one, that the body decodes and is consumed completely, and finally
+the JSON Schema semantics Avro types cannot express (``rank >= 1``, ``minLength``, RFC 3339
+``ts``, non-negative propensities, finite numbers). Every failure raises ``DecodeError``
+(bad bytes) or ``InvalidEventError`` (well-formed record that breaks the contract) — both
+``ContractError`` — with a short reason such as ``unknown magic byte 0x7b``.
+
+Records written with a different (compatible) version of a schema decode through Avro
+schema resolution: the registry's writer schema, our ``.avsc`` as reader schema.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from typing import Any
+
+import fastavro
+import orjson
+
+from schemas.errors import ContractError, DecodeError
+from schemas.events import EVENT_CLASSES, Event, event_class
+from schemas.registry import LocalRegistry, ParsedSchema, SchemaRegistry, parsed_schema
+
+MAGIC = 0
+HEADER = struct.Struct(">bI")
+"""Magic byte and big-endian unsigned 32-bit schema id."""
+
+
+def frame(schema_id: int, body: bytes) -> bytes:
+    """Prefix an Avro body with the Confluent header."""
+    return HEADER.pack(MAGIC, schema_id) + body
+
+
+def schema_id_of(data: bytes) -> int:
+    """The schema id in a Confluent frame (``DecodeError`` if there is no valid header)."""
+    if len(data) < HEADER.size:
+        raise DecodeError(
+            f"record too short: {len(data)} byte(s), a Confluent frame needs at least 5"
+        )
+    if data[0] != MAGIC:
+        hint = " (looks like JSON, not Avro)" if data[:1] in (b"{", b"[") else ""
+        raise DecodeError(f"unknown magic byte 0x{data[0]:02x}{hint}")
+    schema_id: int = HEADER.unpack_from(data)[1]
+    return schema_id
+
+
+class AvroCodec:
+    """Encode typed events to framed Avro and back, with ids from ``registry``."""
+
+    def __init__(self, registry: SchemaRegistry | None = None) -> None:
+        self.registry: SchemaRegistry = registry if registry is not None else LocalRegistry()
+        self._headers: dict[str, bytes] = {}
+
+    def _header(self, schema_name: str) -> bytes:
+        header = self._headers.get(schema_name)
+        if header is None:
+            header = HEADER.pack(MAGIC, self.registry.id_for(schema_name))
+            self._headers[schema_name] = header
+        return header
+
+    def encode(self, event: Event) -> bytes:
+        """Framed Avro bytes of a valid event (``InvalidEventError`` if it is not valid)."""
+        event.check()
+        name = event.SCHEMA
+        buf = io.BytesIO()
+        buf.write(self._header(name))
+        try:
+            fastavro.schemaless_writer(buf, parsed_schema(name), event.to_avro())
+        except (TypeError, ValueError, AttributeError, OverflowError, struct.error) as exc:
+            raise ContractError(f"cannot encode {name}: {exc}") from exc
+        return buf.getvalue()
+
+    def decode(self, data: bytes, expected: str | None = None) -> Event:
+        """The typed event in framed Avro ``data``; checks everything listed in the module doc.
+
+        ``expected`` is a schema name (``"exposure.v1"``); a record of another schema is
+        rejected. An id this process has not seen raises ``DecodeError`` — with a remote
+        registry, use ``decode_async`` (or ``await registry.resolve(id)`` first).
+        """
+        schema_id = schema_id_of(data)
+        name, writer = self.registry.schema_for(schema_id)
+        if expected is not None and name != expected:
+            raise DecodeError(f"expected {expected}, got {name} (schema id {schema_id})")
+        record = _read_body(data, name, writer)
+        try:
+            event = event_class(name).from_avro(record)
+        except (KeyError, TypeError) as exc:
+            raise DecodeError(f"{name} record lacks a field: {exc}") from exc
+        return event.check()
+
+    async def decode_async(self, data: bytes, expected: str | None = None) -> Event:
+        """``decode`` after resolving the frame's schema id with the registry if needed."""
+        await self.registry.resolve(schema_id_of(data))
+        return self.decode(data, expected)
+
+
+def _read_body(data: bytes, name: str, writer: ParsedSchema) -> dict[str, Any]:
+    reader = parsed_schema(name)
+    buf = io.BytesIO(data)
+    buf.seek(HEADER.size)
+    try:
+        if writer is reader:
+            record = fastavro.schemaless_reader(buf, writer, None)
+        else:
+            record = fastavro.schemaless_reader(buf, writer, reader)
+    except EOFError:
+        raise DecodeError(f"truncated Avro body for {name}") from None
+    except (ValueError, TypeError, IndexError, KeyError, UnicodeDecodeError, struct.error) as exc:
+        raise DecodeError(f"corrupt Avro body for {name}: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # fastavro raises its own SchemaResolutionError etc.
+        raise DecodeError(f"undecodable Avro body for {name}: {type(exc).__name__}: {exc}") from exc
+    rest = len(data) - buf.tell()
+    if rest:
+        raise DecodeError(f"{rest} trailing byte(s) after the {name} Avro body")
+    if not isinstance(record, dict):
+        raise DecodeError(f"{name} body is not a record")
+    return record
+
+
+def to_json_bytes(event: Event) -> bytes:
+    """The event's JSON document as compact UTF-8 bytes (orjson)."""
+    return orjson.dumps(event.to_json())
+
+
+def from_json_bytes(schema_name: str, data: bytes | str) -> Event:
+    """Parse and validate one JSON document of ``schema_name`` into its typed event."""
+    cls = event_class(schema_name)
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ContractError(f"{schema_name}: not valid JSON: {exc}") from exc
+    return cls.from_json(doc)
+
+
+__all__ = [
+    "EVENT_CLASSES",
+    "HEADER",
+    "MAGIC",
+    "AvroCodec",
+    "frame",
+    "from_json_bytes",
+    "schema_id_of",
+    "to_json_bytes",
+]

@@ -1,0 +1,60 @@
+"""RFC 3339 timestamps: the ``ts`` strings of every event, as validated and as epoch milliseconds.
+
+Events keep ``ts`` as the exact string the producer wrote (so JSON round-trips unchanged);
+these helpers turn it into epoch milliseconds (UTC) when a stream needs a number.
+
+What counts as valid is exactly what the JSON Schema ``format: date-time`` check accepts
+(``rfc3339-validator``, used by ``jsonschema``): ``YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)``,
+upper-case ``T`` and ``Z``, no leap seconds, year ≥ 1, real calendar days.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+
+from rfc3339_validator import validate_rfc3339
+
+from schemas.errors import ContractError
+
+# Same grammar as rfc3339_validator.RFC3339_REGEX, with the parts captured.
+_RFC3339 = re.compile(
+    r"^(\d{4})-(0[1-9]|1[0-2])-(\d{2})T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(?:\.(\d+))?"
+    r"(?:(Z)|([+-])([01]\d|2[0-3]):([0-5]\d))$",
+    re.ASCII,
+)
+
+
+def is_rfc3339(value: str) -> bool:
+    """True when ``value`` passes the JSON Schema ``date-time`` format check."""
+    return validate_rfc3339(value)  # type: ignore[no-any-return]
+
+
+def rfc3339_to_ms(value: str) -> int:
+    """Epoch milliseconds (UTC) of an RFC 3339 timestamp; sub-millisecond digits are truncated.
+
+    Raises ``ContractError`` when ``value`` is not a valid RFC 3339 date-time.
+    """
+    m = _RFC3339.match(value)
+    if m is None or not is_rfc3339(value):
+        raise ContractError(f"{value!r} is not an RFC 3339 date-time")
+    year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
+    frac, zulu, sign, off_h, off_m = m.group(7, 8, 9, 10, 11)
+    seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+    millis = int((frac or "0")[:3].ljust(3, "0"))
+    if zulu is None:
+        offset = int(off_h) * 3600 + int(off_m) * 60
+        seconds -= offset if sign == "+" else -offset
+    return seconds * 1000 + millis
+
+
+def ms_to_rfc3339(epoch_ms: int) -> str:
+    """The RFC 3339 UTC string (millisecond precision, ``Z``) of epoch milliseconds."""
+    seconds, millis = divmod(epoch_ms, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def now_rfc3339() -> str:
+    """The current UTC time as an RFC 3339 string with millisecond precision."""
+    return ms_to_rfc3339(time.time_ns() // 1_000_000)
