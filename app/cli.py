@@ -60,8 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     produce.add_argument("file", help="JSONL file, one event per line")
     produce.add_argument("--bootstrap", help="bootstrap servers (default: the configured broker)")
-    produce.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                         help="progress on stderr (default: on for files over 100k lines)")
+    produce.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress on stderr (default: on for files over 100k lines)",
+    )
 
     sub.add_parser("settings", help="print the effective settings, secrets masked")
     return parser
@@ -85,11 +89,26 @@ async def _produce(settings: Settings, args: argparse.Namespace) -> int:
     topic, _ = resolve_topic(args.topic)
     registry = await open_registry(settings.schema_registry_url)
     summary = await produce_file(
-        args.file, args.topic, args.bootstrap or settings.bootstrap,
-        registry=registry, salt=settings.user_id_salt, progress=args.progress,
+        args.file,
+        args.topic,
+        args.bootstrap or settings.bootstrap,
+        registry=registry,
+        salt=settings.user_id_salt,
+        progress=args.progress,
     )
     print(summary.render(args.file, topic))
     return 1 if summary.rejected or summary.failed else 0
+
+
+NOISY_LOGGERS = ("faust", "mode", "aiokafka", "aiohttp.access")
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "DEBUG":
+        # Faust and aiokafka narrate every start/stop at INFO; keep their warnings only.
+        for name in NOISY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,9 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         settings = _apply_flags(load_settings(), args)
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        _configure_logging(settings.log_level)
         if args.command == "settings":
             for key, value in settings.masked().items():
                 print(f"{key}={value}")

@@ -26,5 +26,6 @@ class FaustCountsView:
         return [ItemCounts(item, shown, engaged) for item, (shown, engaged) in merged.items()]
 
     def ready(self) -> bool:
-        recovery = self.app.tables.recovery
+        # faust's TableManager has .recovery at run time; its type stub does not say so
+        recovery = self.app.tables.recovery  # type: ignore[attr-defined]
         return bool(recovery.completed.is_set())

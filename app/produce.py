@@ -31,8 +31,10 @@ class ProduceSummary:
     failed: int = 0
 
     def render(self, path: str, topic: str) -> str:
-        lines = [f"{path} → {topic}: sent {self.sent}, rejected {len(self.rejected)}"
-                 + (f", delivery failed {self.failed}" if self.failed else "")]
+        lines = [
+            f"{path} → {topic}: sent {self.sent}, rejected {len(self.rejected)}"
+            + (f", delivery failed {self.failed}" if self.failed else "")
+        ]
         lines += [f"  line {n}: {reason}" for n, reason in self.rejected]
         return "\n".join(lines)
 
@@ -62,15 +64,23 @@ def parse_lines(lines: Iterable[bytes], schema: str) -> Iterator[tuple[int, Even
 
 
 async def produce_file(
-    path: str, alias: str, bootstrap: str, *, registry: SchemaRegistry,
-    salt: str | None = None, progress: bool | None = None,
+    path: str,
+    alias: str,
+    bootstrap: str,
+    *,
+    registry: SchemaRegistry,
+    salt: str | None = None,
+    progress: bool | None = None,
 ) -> ProduceSummary:
     """Send every valid line of ``path`` to the alias's topic, keyed by request_id/item_id."""
     topic, schema = resolve_topic(alias)
     summary = ProduceSummary()
     total = count_lines(path)
-    bar = Progress(f"produce {alias}", total,
-                   enabled=total >= PROGRESS_MIN_LINES if progress is None else progress)
+    bar = Progress(
+        f"produce {alias}",
+        total,
+        enabled=total >= PROGRESS_MIN_LINES if progress is None else progress,
+    )
     producer = EventProducer(bootstrap, registry=registry, salt=salt, client_id="recsys-produce")
     await producer.start()
     try:

@@ -11,7 +11,12 @@ class Progress:
     """Prints ``label: done/total (rate/s)`` at most every ``every_s`` seconds when enabled."""
 
     def __init__(
-        self, label: str, total: int | None, *, enabled: bool, every_s: float = 0.5,
+        self,
+        label: str,
+        total: int | None,
+        *,
+        enabled: bool,
+        every_s: float = 0.5,
         stream: TextIO | None = None,
     ) -> None:
         self.label = label

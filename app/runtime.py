@@ -98,7 +98,9 @@ async def run_until_signal(settings: Settings, *, banner: bool = True) -> None:
     if banner:
         where = "embedded broker" if running.broker else "Kafka"
         print(f"recsys up: {where} at {settings.bootstrap}", flush=True)
-        print(f"recsys up: HTTP on {running.base_url}  (POST /v1/recommend, GET /readyz)", flush=True)
+        print(
+            f"recsys up: HTTP on {running.base_url}  (POST /v1/recommend, GET /readyz)", flush=True
+        )
         print("recsys up: Ctrl-C stops everything", flush=True)
     try:
         await stop.wait()

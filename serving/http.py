@@ -18,7 +18,7 @@ from serving.views import BrokerProbe, CountsView
 
 log = logging.getLogger(__name__)
 
-COUNTS: web.AppKey[CountsView] = web.AppKey("counts", CountsView)  # type: ignore[type-abstract]
+COUNTS: web.AppKey[CountsView] = web.AppKey("counts", CountsView)
 BROKER: web.AppKey[BrokerProbe | None] = web.AppKey("broker", object)  # type: ignore[arg-type]
 TENANT_HEADER = "X-Org-Id"
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
@@ -56,7 +56,9 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     return response
 
 
-def _json(data: object, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def _json(
+    data: object, *, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.Response(
         status=status, body=orjson.dumps(data), content_type="application/json", headers=headers
     )

@@ -70,9 +70,7 @@ def register_spine(app: faust.App, codec: AvroCodec, *, partitions: int) -> Spin
 
     async def dead_letter(dl: DeadLetter) -> None:
         stats.dead_letters += 1
-        log.warning(
-            "dead letter %s[%d]@%d: %s", dl.topic, dl.partition, dl.offset, dl.reason
-        )
+        log.warning("dead letter %s[%d]@%d: %s", dl.topic, dl.partition, dl.offset, dl.reason)
         await deadletter.send(key=dl.key, value=dl.value, headers=dl.headers())
 
     def fold(table: Any, deltas: dict[str, int], offset: int) -> None:
@@ -87,7 +85,7 @@ def register_spine(app: faust.App, codec: AvroCodec, *, partitions: int) -> Spin
         schema = topics.SCHEMA_FOR_TOPIC[topic]
         async for ev in stream.events():
             msg = ev.message
-            result = decode_or_dead_letter(
+            result = await decode_or_dead_letter(
                 codec,
                 schema=schema,
                 topic=msg.topic,

@@ -52,10 +52,12 @@ class DeadLetter:
 
 def parse_headers(headers: Sequence[tuple[str, bytes]] | None) -> dict[str, str]:
     """Headers of a dead-letter record as text (for `recsys dlq` and tests)."""
-    return {k: v.decode(errors="replace") for k, v in (headers or ()) if k.startswith("recsys.dlq.")}
+    return {
+        k: v.decode(errors="replace") for k, v in (headers or ()) if k.startswith("recsys.dlq.")
+    }
 
 
-def decode_or_dead_letter(
+async def decode_or_dead_letter(
     codec: AvroCodec,
     *,
     schema: str,
@@ -65,12 +67,15 @@ def decode_or_dead_letter(
     key: bytes | None,
     value: bytes | None,
 ) -> Event | DeadLetter:
-    """The typed event of a record, or the dead letter saying why it is not one."""
+    """The typed event of a record, or the dead letter saying why it is not one.
+
+    Async because a schema id this process has not seen is looked up in the registry.
+    """
     if value is None:
         reason = "empty record value (tombstone) on an event topic"
     else:
         try:
-            return codec.decode(value, expected=schema)
+            return await codec.decode_async(value, expected=schema)
         except ContractError as exc:
             reason = str(exc) or type(exc).__name__
     return DeadLetter(key, value, reason, topic, partition, offset, schema)

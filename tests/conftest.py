@@ -14,5 +14,7 @@ TINY = SHARED / "data" / "recsys-eval" / "testdata" / "datasets" / "tiny"
 @pytest.fixture(scope="session")
 def tiny_dir() -> Path:
     if not TINY.is_dir():
-        raise FileNotFoundError(f"shared tiny dataset not found at {TINY} (shared/ must sit beside the clone)")
+        raise FileNotFoundError(
+            f"shared tiny dataset not found at {TINY} (shared/ must sit beside the clone)"
+        )
     return TINY

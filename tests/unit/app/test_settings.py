@@ -14,8 +14,14 @@ def test_defaults_start_the_embedded_broker():
 
 
 def test_env_overrides_and_bootstrap_aliases():
-    s = load_settings({"RECSYS_KAFKA_BOOTSTRAP": "k1:9092,k2:9092", "RECSYS_HTTP_PORT": "9000",
-                       "RECSYS_PARTITIONS": "12", "RECSYS_HALF_LIFE_DAYS": "1.5"})
+    s = load_settings(
+        {
+            "RECSYS_KAFKA_BOOTSTRAP": "k1:9092,k2:9092",
+            "RECSYS_HTTP_PORT": "9000",
+            "RECSYS_PARTITIONS": "12",
+            "RECSYS_HALF_LIFE_DAYS": "1.5",
+        }
+    )
     assert not s.embedded_broker and s.bootstrap == "k1:9092,k2:9092"
     assert (s.http_port, s.partitions, s.half_life_days) == (9000, 12, 1.5)
     assert load_settings({"KAFKA_BOOTSTRAP_SERVERS": "k:1"}).bootstrap == "k:1"

@@ -24,8 +24,16 @@ def test_explicit_values_give_no_warnings():
         (b"{", 400, r"malformed JSON"),
         (b'{"surface":"home","user":{"user_id":"u"}} {}', 400, r"malformed JSON"),
         (b"[1]", 400, r"JSON object"),
-        (b'{"surface":"home","user":{"user_id":"u"},"tenant_id":"t"}', 400, r"unknown field 'tenant_id'"),
-        (b'{"surface":"home","user":{"user_id":"u","email":"x"}}', 400, r"unknown field user\.'email'"),
+        (
+            b'{"surface":"home","user":{"user_id":"u"},"tenant_id":"t"}',
+            400,
+            r"unknown field 'tenant_id'",
+        ),
+        (
+            b'{"surface":"home","user":{"user_id":"u","email":"x"}}',
+            400,
+            r"unknown field user\.'email'",
+        ),
         (b'{"surface":"home","k":"5","user":{"user_id":"u"}}', 400, r"k must be an integer"),
         (b'{"surface":"home","k":true,"user":{"user_id":"u"}}', 400, r"k must be an integer"),
         (b'{"surface":"home","k":0,"user":{"user_id":"u"}}', 422, r"between 1 and 200"),

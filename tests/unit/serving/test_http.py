@@ -7,7 +7,10 @@ from serving.views import InMemoryCountsView, ItemCounts
 # exposures r1 [i1,i2,i3], r2 [i2,i3,i4]; outcomes i1 click, i4 conversion.
 TINY = {
     ("t1", "home"): [
-        ItemCounts("i1", 1, 1), ItemCounts("i2", 2, 0), ItemCounts("i3", 2, 0), ItemCounts("i4", 1, 1)
+        ItemCounts("i1", 1, 1),
+        ItemCounts("i2", 2, 0),
+        ItemCounts("i3", 2, 0),
+        ItemCounts("i4", 1, 1),
     ]
 }
 
@@ -31,7 +34,10 @@ async def test_recommend_ranks_engaged_before_shown_then_item_id():
         assert resp.headers["Cache-Control"] == "no-store"
         body = await resp.json()
         assert [(i["item_id"], i["rank"], i["score"]) for i in body["items"]] == [
-            ("i1", 1, 1.0), ("i4", 2, 1.0), ("i2", 3, 0.0), ("i3", 4, 0.0)
+            ("i1", 1, 1.0),
+            ("i4", 2, 1.0),
+            ("i2", 3, 0.0),
+            ("i3", 4, 0.0),
         ]
         assert body["meta"]["request_id"] == "req-1"
         assert body["meta"]["tenant_id"] == "t1"
@@ -46,11 +52,17 @@ async def test_recommend_ranks_engaged_before_shown_then_item_id():
 async def test_k_cuts_and_other_tenants_see_nothing():
     client = await _client(InMemoryCountsView(TINY))
     try:
-        resp = await client.post("/v1/recommend", json={"surface": "home", "k": 2, "user": {"user_id": "u"}},
-                                 headers={"X-Org-Id": "t1"})
+        resp = await client.post(
+            "/v1/recommend",
+            json={"surface": "home", "k": 2, "user": {"user_id": "u"}},
+            headers={"X-Org-Id": "t1"},
+        )
         assert [i["item_id"] for i in (await resp.json())["items"]] == ["i1", "i4"]
-        resp = await client.post("/v1/recommend", json={"surface": "home", "k": 2, "user": {"user_id": "u"}},
-                                 headers={"X-Org-Id": "t2"})
+        resp = await client.post(
+            "/v1/recommend",
+            json={"surface": "home", "k": 2, "user": {"user_id": "u"}},
+            headers={"X-Org-Id": "t2"},
+        )
         body = await resp.json()
         assert body["items"] == [] and "counts" not in body["meta"]
     finally:
@@ -69,7 +81,9 @@ async def test_errors_are_problem_json_with_stable_codes():
         assert problem["title"] == "Bad Request" and problem["instance"] == "/v1/recommend"
         assert problem["request_id"] == resp.headers["X-Request-Id"]
 
-        resp = await client.post("/v1/recommend", json={"surface": "home", "user": {"user_id": "u"}})
+        resp = await client.post(
+            "/v1/recommend", json={"surface": "home", "user": {"user_id": "u"}}
+        )
         assert resp.status == 403
         assert (await resp.json())["code"] == "RECSYS_TENANT_SCOPE_REQUIRED"
 
