@@ -41,3 +41,86 @@ class InMemoryCountsView:
 
     def ready(self) -> bool:
         return self.is_ready
+
+
+# --- Views of the stream-state issue (popularity, co-visitation, catalog, history) ---
+#
+# Published by the stream workers to compacted view topics and held in memory by a
+# ``ViewReader`` in every serving replica; request handling reads them only through
+# these protocols, so request tests run on the in-memory fakes below.
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredItem:
+    item_id: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class ItemMeta:
+    """Catalog metadata used by constraints and rules (tags are lowercased)."""
+
+    item_id: str
+    tags: frozenset[str] = frozenset()
+    price: float | None = None
+    created_at_ms: int | None = None
+    available: bool = True
+
+
+class PopularityView(Protocol):
+    """Decayed popularity top-K per (tenant, surface)."""
+
+    def top(self, tenant: str, surface: str, n: int, now_ms: int) -> list[ScoredItem]:
+        """Up to ``n`` items, score decayed to ``now_ms``, score desc then item_id asc."""
+        ...
+
+    def score(self, tenant: str, surface: str, item_id: str, now_ms: int) -> float:
+        """The item's decayed score at ``now_ms``; 0.0 when it is not in the top-K."""
+        ...
+
+
+class CovisitationView(Protocol):
+    """Co-visitation neighbours per (tenant, surface, item)."""
+
+    def neighbors(self, tenant: str, surface: str, item_id: str, n: int) -> list[ScoredItem]:
+        """Up to ``n`` neighbours, pair count desc then item_id asc (score = count)."""
+        ...
+
+
+class CatalogView(Protocol):
+    def get(self, tenant: str, item_id: str) -> ItemMeta | None: ...
+
+
+class HistoryView(Protocol):
+    def recent(self, tenant: str, user_id: str, n: int) -> list[tuple[str, int]]:
+        """Up to ``n`` (item_id, ts_ms) the user engaged with, newest first."""
+        ...
+
+
+class InMemoryViews:
+    """One in-memory fake implementing all four view protocols (tests, benches)."""
+
+    def __init__(self) -> None:
+        self.popularity: dict[tuple[str, str], dict[str, float]] = {}
+        self.covisitation: dict[tuple[str, str, str], dict[str, float]] = {}
+        self.catalog: dict[tuple[str, str], ItemMeta] = {}
+        self.history: dict[tuple[str, str], list[tuple[str, int]]] = {}
+
+    def top(self, tenant: str, surface: str, n: int, now_ms: int) -> list[ScoredItem]:
+        scores = self.popularity.get((tenant, surface), {})
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+        return [ScoredItem(i, s) for i, s in ranked]
+
+    def score(self, tenant: str, surface: str, item_id: str, now_ms: int) -> float:
+        return self.popularity.get((tenant, surface), {}).get(item_id, 0.0)
+
+    def neighbors(self, tenant: str, surface: str, item_id: str, n: int) -> list[ScoredItem]:
+        counts = self.covisitation.get((tenant, surface, item_id), {})
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+        return [ScoredItem(i, s) for i, s in ranked]
+
+    def get(self, tenant: str, item_id: str) -> ItemMeta | None:
+        return self.catalog.get((tenant, item_id))
+
+    def recent(self, tenant: str, user_id: str, n: int) -> list[tuple[str, int]]:
+        return list(self.history.get((tenant, user_id), []))[:n]
