@@ -186,7 +186,7 @@ class ExposureItem:
         """Build from an (already validated) item object; extra keys are dropped."""
         return cls(
             doc["item_id"],
-            doc["rank"],
+            int(doc["rank"]),  # draft-07 counts 2.0 as an integer; Avro needs an int
             _fnum(doc.get("propensity")),
             _fnum(doc.get("logging_propensity")),
             _fnum(doc.get("target_propensity")),

@@ -29,6 +29,7 @@ with the URL (password masked) and the HTTP status.
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 from collections.abc import Mapping
@@ -158,7 +159,11 @@ class ConfluentRegistry:
     ) -> None:
         """Prefer ``await ConfluentRegistry.connect(url)``; this takes already known ids."""
         parsed = URL(url)
-        self._auth = aiohttp.BasicAuth(parsed.user, parsed.password or "") if parsed.user else None
+        self._headers = {"Accept": CONTENT_TYPE}
+        if parsed.user:
+            # Basic auth from the URL's userinfo (aiohttp.BasicAuth is deprecated in 3.14).
+            token = base64.b64encode(f"{parsed.user}:{parsed.password or ''}".encode())
+            self._headers["Authorization"] = "Basic " + token.decode("ascii")
         self._base = parsed.with_user(None).with_password(None)
         self.url = _masked(parsed)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
@@ -191,11 +196,7 @@ class ConfluentRegistry:
         return registry
 
     def _session(self) -> aiohttp.ClientSession:
-        return aiohttp.ClientSession(
-            auth=self._auth,
-            timeout=self._timeout,
-            headers={"Accept": CONTENT_TYPE},
-        )
+        return aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
 
     def _remember(self, name: str, schema_id: int) -> None:
         self._ids[name] = schema_id
