@@ -1,0 +1,1 @@
+"""Offline ranking metrics (spec §3.4): per-case functions and dataset-level tallies."""

@@ -1,0 +1,160 @@
+"""Offline ranking evaluation over joined cases (spec §3.4): pure, one pass.
+
+Cases are folded into per-segment tallies: per-case metrics are summed and averaged
+over **all** cases (empty lists and cases without relevant items score 0); the
+dataset-level metrics (coverage, novelty, diversity) read a DistributionTally of
+the same segment. Segment keys are the sorted ``key=value`` pairs of the slice keys
+joined with ``|``, or ``__all__`` without slice keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from eval.join import Case
+from eval.metrics.distribution import DistributionTally
+from eval.metrics.registry import CaseMetric, DatasetMetric, MetricSpec
+from eval.records import Exposure, Outcome
+from eval.stats.bootstrap import ConfidenceInterval, bootstrap_mean_ci
+
+ALL_SEGMENT = "__all__"
+RELEVANT_EVENTS = frozenset({"click", "conversion"})
+
+
+@dataclass(frozen=True, slots=True)
+class MetricValue:
+    """A metric's value under its report name (``name@k``), with an optional bootstrap CI."""
+
+    name: str
+    value: float
+    ci: ConfidenceInterval | None = None
+
+
+@dataclass(frozen=True)
+class OfflineResult:
+    """Global and per-segment metric values, plus per-case values kept for bootstrap."""
+
+    cases: int
+    metrics: tuple[MetricValue, ...]
+    by_segment: Mapping[str, tuple[MetricValue, ...]]
+    case_values: Mapping[str, Sequence[float]] = field(default_factory=dict)
+
+
+def segment_key(context: Mapping[str, str], slice_keys: Sequence[str]) -> str:
+    """Sorted ``key=value`` pairs joined by ``|``; ``__all__`` without slice keys."""
+    if not slice_keys:
+        return ALL_SEGMENT
+    return "|".join(f"{key}={context.get(key, '')}" for key in sorted(slice_keys))
+
+
+def recommended_items(exposure: Exposure) -> tuple[str, ...]:
+    """Item ids stably sorted by rank."""
+    return tuple(item.item_id for item in sorted(exposure.items, key=lambda i: i.rank))
+
+
+def relevant_items(outcomes: Iterable[Outcome]) -> frozenset[str]:
+    """The set of item ids with a click or conversion (binary relevance, value ignored)."""
+    return frozenset(o.item_id for o in outcomes if o.kind in RELEVANT_EVENTS)
+
+
+class _Tally:
+    def __init__(self, specs: Sequence[MetricSpec], dataset_level: bool) -> None:
+        self.cases = 0
+        self.sums = [0.0] * len(specs)
+        self.dist = (
+            DistributionTally(s.k for s in specs if isinstance(s.definition, DatasetMetric))
+            if dataset_level
+            else None
+        )
+
+
+def evaluate_offline(
+    cases: Iterable[Case],
+    specs: Sequence[MetricSpec],
+    slice_keys: Sequence[str],
+    *,
+    dataset_level: bool = True,
+    keep_case_values: bool = False,
+) -> OfflineResult:
+    """Compute every configured metric globally and per segment in one pass.
+
+    ``dataset_level=False`` (stream mode) leaves out coverage, novelty and diversity;
+    ``keep_case_values`` keeps the per-case values of the global metrics for bootstrap.
+    """
+    needs_dist = dataset_level and any(isinstance(s.definition, DatasetMetric) for s in specs)
+    total = _Tally(specs, needs_dist)
+    segments: dict[str, _Tally] = {}
+    case_fns = [
+        (i, s.definition.fn, s.k)
+        for i, s in enumerate(specs)
+        if isinstance(s.definition, CaseMetric)
+    ]
+    values: dict[str, list[float]] = {specs[i].label: [] for i, _, _ in case_fns}
+    for case in cases:
+        recommended = recommended_items(case.exposure)
+        relevant = relevant_items(case.outcomes)
+        key = segment_key(case.exposure.context, slice_keys)
+        segment = segments.get(key)
+        if segment is None:
+            segment = segments[key] = _Tally(specs, needs_dist)
+        for tally in (total, segment):
+            tally.cases += 1
+            if tally.dist is not None:
+                tally.dist.add(recommended, relevant)
+        for index, fn, k in case_fns:
+            value = fn(recommended, relevant, k)
+            total.sums[index] += value
+            segment.sums[index] += value
+            if keep_case_values:
+                values[specs[index].label].append(value)
+    return OfflineResult(
+        cases=total.cases,
+        metrics=_finish(total, specs),
+        by_segment={key: _finish(segments[key], specs) for key in sorted(segments)},
+        case_values=values if keep_case_values else {},
+    )
+
+
+def _finish(tally: _Tally, specs: Sequence[MetricSpec]) -> tuple[MetricValue, ...]:
+    out = []
+    for index, spec in enumerate(specs):
+        definition = spec.definition
+        if isinstance(definition, CaseMetric):
+            value = tally.sums[index] / tally.cases if tally.cases else 0.0
+        elif tally.dist is not None:
+            value = definition.fn(tally.dist, spec.k)
+        else:
+            continue
+        out.append(MetricValue(spec.label, value))
+    return tuple(out)
+
+
+def with_bootstrap(
+    result: OfflineResult,
+    specs: Sequence[MetricSpec],
+    *,
+    iterations: int,
+    level: float,
+    rng_for_metric: Mapping[int, np.random.Generator],
+) -> OfflineResult:
+    """Attach percentile-bootstrap CIs to the per-case metrics.
+
+    ``rng_for_metric[i]`` is the generator of the i-th configured metric; the original
+    seeds it with ``seed + i``.
+    """
+    by_label = {spec.label: index for index, spec in enumerate(specs)}
+    metrics = []
+    for metric in result.metrics:
+        index = by_label[metric.name]
+        values = result.case_values.get(metric.name)
+        if values is None or index not in rng_for_metric:
+            metrics.append(metric)
+            continue
+        ci = bootstrap_mean_ci(
+            values, iterations=iterations, level=level, rng=rng_for_metric[index]
+        )
+        metrics.append(replace(metric, ci=ci))
+    return replace(result, metrics=tuple(metrics))

@@ -1,0 +1,228 @@
+"""Typed input records and their lenient decoding from parsed JSON (as the Go ``run``).
+
+Decoding mirrors Go's ``encoding/json`` into structs: unknown keys are ignored,
+``null`` and missing keys leave the zero value, a known key of the wrong JSON type
+is an error, ``ts`` must be RFC 3339 and every ``context`` value must be a string
+(spec §1.7). Errors are ``ValueError`` with a reason; readers add file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from eval.timeparse import parse_rfc3339
+
+EMPTY_CONTEXT: Mapping[str, str] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureItem:
+    """One ranked item of an exposure, with optional OPE propensities (§1.9)."""
+
+    item_id: str
+    rank: int
+    propensity: float | None = None
+    logging_propensity: float | None = None
+    target_propensity: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """What was served for one request (exposure.v1)."""
+
+    request_id: str
+    user_id: str
+    ts: datetime | None
+    items: tuple[ExposureItem, ...]
+    context: Mapping[str, str] = field(default_factory=dict)
+    latency_ms: float | None = None
+    error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A click or conversion attributed by request_id (outcome.v1)."""
+
+    request_id: str
+    user_id: str
+    item_id: str
+    event_type: str
+    ts: datetime | None
+    value: float = 0.0
+
+    @property
+    def kind(self) -> str:
+        """The event type lower-cased: the Go code compares it case-insensitively."""
+        return self.event_type.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """The experiment arm of one request (assignment.v1)."""
+
+    experiment_id: str
+    variant: str
+    request_id: str
+    user_id: str
+    ts: datetime | None
+    context: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RankList:
+    """One ranker's ordered item ids for a request (ranklist.v1, interleaving input)."""
+
+    request_id: str
+    user_id: str
+    ts: datetime | None
+    items: tuple[str, ...]
+    context: Mapping[str, str] = field(default_factory=dict)
+
+
+def _obj(raw: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(raw, dict):
+        raise ValueError(f"{what} must be a JSON object, got {type(raw).__name__}")
+    return raw
+
+
+def _str(obj: Mapping[str, Any], key: str) -> str:
+    value = obj.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"field {key!r} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _num(obj: Mapping[str, Any], key: str) -> float | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"field {key!r} must be a number, got {type(value).__name__}")
+    return float(value)
+
+
+def _int(obj: Mapping[str, Any], key: str) -> int:
+    value = obj.get(key)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"field {key!r} must be an integer, got {value!r}")
+    return value
+
+
+def _bool(obj: Mapping[str, Any], key: str) -> bool:
+    value = obj.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ValueError(f"field {key!r} must be a boolean, got {type(value).__name__}")
+    return value
+
+
+def _ts(obj: Mapping[str, Any]) -> datetime | None:
+    value = obj.get("ts")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"field 'ts' must be an RFC3339 string, got {type(value).__name__}")
+    return parse_rfc3339(value)
+
+
+def _context(obj: Mapping[str, Any]) -> Mapping[str, str]:
+    value = obj.get("context")
+    if value is None:
+        return EMPTY_CONTEXT
+    ctx = _obj(value, "field 'context'")
+    for key, item in ctx.items():
+        if not isinstance(item, str):
+            raise ValueError(
+                f"context value {key!r} must be a string, got {type(item).__name__} ({item!r})"
+            )
+    return ctx
+
+
+def _items(obj: Mapping[str, Any]) -> tuple[ExposureItem, ...]:
+    value = obj.get("items")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ValueError(f"field 'items' must be an array, got {type(value).__name__}")
+    items = []
+    for raw in value:
+        item = _obj(raw, "each of 'items'")
+        items.append(
+            ExposureItem(
+                item_id=_str(item, "item_id"),
+                rank=_int(item, "rank"),
+                propensity=_num(item, "propensity"),
+                logging_propensity=_num(item, "logging_propensity"),
+                target_propensity=_num(item, "target_propensity"),
+            )
+        )
+    return tuple(items)
+
+
+def exposure_from_json(raw: Any) -> Exposure:
+    """Decode one parsed JSON document into an Exposure (lenient keys, strict types)."""
+    obj = _obj(raw, "an exposure")
+    return Exposure(
+        request_id=_str(obj, "request_id"),
+        user_id=_str(obj, "user_id"),
+        ts=_ts(obj),
+        items=_items(obj),
+        context=_context(obj),
+        latency_ms=_num(obj, "latency_ms"),
+        error=_bool(obj, "error"),
+    )
+
+
+def outcome_from_json(raw: Any) -> Outcome:
+    """Decode one parsed JSON document into an Outcome; a missing value reads as 0."""
+    obj = _obj(raw, "an outcome")
+    return Outcome(
+        request_id=_str(obj, "request_id"),
+        user_id=_str(obj, "user_id"),
+        item_id=_str(obj, "item_id"),
+        event_type=_str(obj, "event_type"),
+        ts=_ts(obj),
+        value=_num(obj, "value") or 0.0,
+    )
+
+
+def assignment_from_json(raw: Any) -> Assignment:
+    """Decode one parsed JSON document into an Assignment."""
+    obj = _obj(raw, "an assignment")
+    return Assignment(
+        experiment_id=_str(obj, "experiment_id"),
+        variant=_str(obj, "variant"),
+        request_id=_str(obj, "request_id"),
+        user_id=_str(obj, "user_id"),
+        ts=_ts(obj),
+        context=_context(obj),
+    )
+
+
+def ranklist_from_json(raw: Any) -> RankList:
+    """Decode one parsed JSON document into a RankList (items are id strings)."""
+    obj = _obj(raw, "a ranklist")
+    value = obj.get("items")
+    items: list[str] = []
+    if value is not None:
+        if not isinstance(value, list):
+            raise ValueError(f"field 'items' must be an array, got {type(value).__name__}")
+        for item in value:
+            if not isinstance(item, str):
+                raise ValueError(f"each of 'items' must be a string, got {item!r}")
+            items.append(item)
+    return RankList(
+        request_id=_str(obj, "request_id"),
+        user_id=_str(obj, "user_id"),
+        ts=_ts(obj),
+        items=tuple(items),
+        context=_context(obj),
+    )

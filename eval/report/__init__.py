@@ -1,0 +1,1 @@
+"""Reports: report.v1 JSON (``envelope``, ``sections``), Markdown and self-contained HTML."""
