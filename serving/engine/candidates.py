@@ -1,0 +1,127 @@
+"""Candidate generation (spec §5.2), reading the views through their protocols.
+
+The pool is the union of
+- popularity: the namespace's top ``fanout`` items (``fanout = max(k, popularity_fanout)``
+  plus room for the exclusions);
+- co-visitation: up to ``covis_per_anchor`` neighbours of every anchor, each keeping its
+  **max** count over anchors; anchors are the explicit ``anchors.item_ids`` plus
+  ``candidates.include_ids`` (at most ``max_injected_anchors``), or, when there are none,
+  the user's recent items from the ``HistoryView`` (the original never had a history
+  store, so its co-visitation only ever worked from explicit anchors);
+- ``include_ids`` the catalog or popularity knows (an unknown id cannot be rendered).
+
+In ``cooc`` mode the pool is the neighbours only, falling back to popularity when empty.
+Explicit and history anchors are seeds, not candidates of their own neighbour lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from serving.engine.model import EngineSettings, RankQuery, ViewSet
+from serving.engine.scoring import Signals
+from serving.engine.warnings import ServingWarning
+
+
+@dataclass(slots=True)
+class Pool:
+    signals: dict[str, Signals]
+    anchors: tuple[str, ...] = ()
+    anchor_source: str = "none"  # explicit | history | none
+    warnings: list[ServingWarning] = field(default_factory=list)
+
+
+def _dedupe(ids: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(ids))
+
+
+def pick_anchors(
+    query: RankQuery, views: ViewSet, settings: EngineSettings, warnings: list[ServingWarning]
+) -> tuple[tuple[str, ...], str]:
+    injected = _dedupe(query.anchors + query.include_ids)[: settings.max_injected_anchors]
+    if injected:
+        return injected, "explicit"
+    if query.user_id is None or views.history is None:
+        return (), "none"
+    try:
+        recent = views.history.recent(query.tenant, query.user_id, settings.history_anchors)
+    except Exception as exc:  # a signal that is not ready is a warning, never a 500
+        warnings.append(ServingWarning("SIGNAL_UNAVAILABLE", f"history unavailable: {exc}"))
+        return (), "none"
+    anchors = _dedupe([item for item, _ in recent])
+    return anchors, "history" if anchors else "none"
+
+
+def covisited(
+    query: RankQuery, views: ViewSet, settings: EngineSettings, anchors: tuple[str, ...],
+    warnings: list[ServingWarning],
+) -> dict[str, float]:
+    """Neighbour → max co-visitation count over the anchors."""
+    if not anchors:
+        return {}
+    if views.covisitation is None:
+        warnings.append(ServingWarning("SIGNAL_UNAVAILABLE",
+                                       "cooc unavailable: no co-visitation view"))
+        return {}
+    best: dict[str, float] = {}
+    failed: list[str] = []
+    for anchor in anchors:
+        try:
+            found = views.covisitation.neighbors(
+                query.tenant, query.surface, anchor, settings.covis_per_anchor)
+        except Exception as exc:
+            failed.append(f"{anchor}: {exc}")
+            continue
+        for n in found:
+            if n.score > best.get(n.item_id, 0.0):
+                best[n.item_id] = n.score
+    if failed and len(failed) == len(anchors):
+        warnings.append(ServingWarning("SIGNAL_UNAVAILABLE", f"cooc unavailable: {failed[0]}"))
+    elif failed:
+        warnings.append(ServingWarning(
+            "SIGNAL_PARTIAL", f"cooc: {len(failed)} of {len(anchors)} anchor lookups failed"))
+    return best
+
+
+def _known(query: RankQuery, views: ViewSet, item: str) -> bool:
+    try:
+        if views.catalog.get(query.tenant, item) is not None:
+            return True
+    except Exception:  # noqa: S110 - the popularity check below decides then
+        pass
+    return views.popularity.score(query.tenant, query.surface, item, query.now_ms) > 0
+
+
+def generate(query: RankQuery, views: ViewSet, settings: EngineSettings) -> Pool:
+    """The candidate pool with raw signals (popularity errors propagate: a 500)."""
+    warnings: list[ServingWarning] = []
+    anchors, source = pick_anchors(query, views, settings, warnings)
+    neighbours = covisited(query, views, settings, anchors, warnings)
+    seeds = set(query.anchors) | (set(anchors) if source == "history" else set())
+    for seed in seeds:
+        neighbours.pop(seed, None)
+    if query.weights.emb > 0:
+        warnings.append(ServingWarning("SIGNAL_UNAVAILABLE",
+                                       "embedding unavailable: no embedding view"))
+    if query.mode == "implicit":
+        warnings.append(ServingWarning("SIGNAL_UNAVAILABLE",
+                                       "collaborative unavailable: no collaborative view"))
+
+    fanout = max(query.k, settings.popularity_fanout)
+    pop: dict[str, float] = {}
+    if query.mode == "cooc" and neighbours:
+        ranked = sorted(neighbours.items(), key=lambda kv: (-kv[1], kv[0]))[:fanout]
+        neighbours = dict(ranked)
+    else:
+        top = views.popularity.top(query.tenant, query.surface,
+                                   fanout + len(query.exclude_ids), query.now_ms)
+        pop = {s.item_id: s.score for s in top}
+    pool: dict[str, Signals] = {i: Signals(pop=s, cooc=neighbours.get(i, 0.0))
+                                for i, s in pop.items()}
+    extra = [i for i in neighbours if i not in pool]
+    extra += [i for i in query.include_ids if i not in pool and i not in neighbours
+              and _known(query, views, i)]
+    for item in extra:
+        score = views.popularity.score(query.tenant, query.surface, item, query.now_ms)
+        pool[item] = Signals(pop=score, cooc=neighbours.get(item, 0.0))
+    return Pool(pool, anchors, source, warnings)

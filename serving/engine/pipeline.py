@@ -1,0 +1,128 @@
+"""One ranking, stage by stage (spec §4.5 step 6-10, §5): values in, values out.
+
+candidates → exclusions and required tags → blended score → rules (block, pin,
+boost) → allow-list → constrained selection with backfill (forbidden_tags,
+max_per_tag, diversity) → deterministic order → reasons, explain, warnings.
+The views are in-memory reads; nothing here awaits, logs or looks at a clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from serving.engine.candidates import generate
+from serving.engine.constraints import TagPolicy, prefilter, select
+from serving.engine.model import EngineSettings, RankedItem, RankQuery, RankResult, ViewSet
+from serving.engine.order import final_order, ranked_order
+from serving.engine.reasons import explain_block, reason_tokens
+from serving.engine.rules import TagMatcher, active_rules, apply_rules
+from serving.engine.scoring import Signals, blend
+from serving.engine.warnings import ServingWarning, ordered
+from serving.views import ItemMeta
+
+
+class _Catalog:
+    """Memoised catalog lookups for one ranking; remembers whether any lookup failed."""
+
+    def __init__(self, query: RankQuery, views: ViewSet) -> None:
+        self.tenant = query.tenant
+        self.catalog = views.catalog
+        self.metas: dict[str, ItemMeta | None] = {}
+        self.error: str | None = None
+
+    def meta(self, item: str) -> ItemMeta | None:
+        if item not in self.metas:
+            try:
+                self.metas[item] = self.catalog.get(self.tenant, item)
+            except Exception as exc:  # constraints are skipped, with a warning
+                self.error = self.error or str(exc)
+                self.metas[item] = None
+        return self.metas[item]
+
+    def tags(self, item: str) -> frozenset[str]:
+        meta = self.meta(item)
+        return meta.tags if meta is not None else frozenset()
+
+
+def _unavailable(catalog: _Catalog, exclude: frozenset[str]) -> Callable[[str], bool]:
+    def check(item: str) -> bool:
+        meta = catalog.meta(item)
+        return item in exclude or (meta is not None and not meta.available)
+
+    return check
+
+
+def rank(query: RankQuery, views: ViewSet, settings: EngineSettings | None = None) -> RankResult:
+    settings = settings or EngineSettings()
+    pool = generate(query, views, settings)
+    warnings = list(pool.warnings)
+    catalog = _Catalog(query, views)
+    ids = list(pool.signals)
+    for item in ids:
+        catalog.meta(item)
+    tags_ok = catalog.error is None
+    exclude = frozenset(query.exclude_ids)
+    kept = prefilter(ids, catalog.metas, exclude, frozenset(query.required_tags), tags_ok)
+    signals = {i: pool.signals[i] for i in kept}
+    scores = {i: blend(s, query.weights).total for i, s in signals.items()}
+
+    rules = active_rules(query.rules, query.surface, query.segment, query.now_ms)
+    outcome = apply_rules(
+        scores, rules, tags_of=catalog.tags, excluded=_unavailable(catalog, exclude),
+        pin_slots=min(settings.max_pin_slots, query.k),
+        matcher=TagMatcher(settings.brand_prefixes, settings.category_prefixes),
+    )
+    scores, pins = outcome.scores, list(outcome.pins)
+    pinned = set(pins)
+    rest = [i for i in scores if i not in pinned]
+
+    if query.include_ids:
+        allow = set(query.include_ids)
+        removed = sum(1 for i in scores if i not in allow)
+        pins = [i for i in pins if i in allow]
+        rest = [i for i in rest if i in allow]
+        if removed:
+            warnings.append(ServingWarning(
+                "CANDIDATES_INCLUDE_FILTERED",
+                f"{removed} items removed by candidates.include_ids"))
+        missing = [i for i in query.include_ids if i not in scores]
+        if missing:
+            shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+            warnings.append(ServingWarning(
+                "CANDIDATES_INCLUDE_UNMATCHED",
+                f"{len(missing)} of candidates.include_ids are not servable: {shown}"))
+
+    if not tags_ok:
+        warnings.append(ServingWarning(
+            "TAG_LOOKUP_FAILED", f"tag lookup failed, constraints skipped: {catalog.error}"))
+    policy = (TagPolicy(frozenset(query.forbidden_tags), dict(query.max_per_tag))
+              if tags_ok else TagPolicy())
+    chosen = select(pins, ranked_order(rest, scores), scores, query.k, catalog.tags,
+                    policy, settings)
+    injected = sum(1 for i in chosen.pins if i in outcome.injected)
+    if injected:
+        warnings.append(ServingWarning(
+            "RULE_PIN_INJECTED", f"{injected} pinned items were injected into results"))
+    if chosen.tag_filtered:
+        warnings.append(ServingWarning(
+            "CONSTRAINTS_FILTERED", f"{chosen.tag_filtered} items removed by tag constraints"))
+
+    final = final_order(chosen.pins, chosen.rest, scores)
+    if query.include_ids and not final:
+        warnings.append(ServingWarning("CANDIDATES_INCLUDE_EMPTY",
+                                       "no items matched candidates.include_ids"))
+    items = []
+    for n, item in enumerate(final, start=1):
+        sig = signals.get(item, Signals())
+        tokens = outcome.tokens.get(item, [])
+        items.append(RankedItem(
+            item_id=item,
+            rank=n,
+            score=scores[item],
+            pinned=item in pinned,
+            reasons=(reason_tokens(sig, query.weights, tokens, settings.diversity_on)
+                     if query.include_reasons else None),
+            explain=explain_block(query.explain, sig, query.weights, tokens,
+                                  query.include_reasons, pool.anchors),
+        ))
+    return RankResult(tuple(items), ordered(warnings), anchors=pool.anchors)

@@ -1,0 +1,135 @@
+"""Merchandising rules: block, pin, boost by priority (spec §5.5). Pure.
+
+Active rules (enabled, scope matches, ``valid_from ≤ now < valid_until``) run in
+priority-descending order, stable for equal priorities:
+
+- BLOCK removes the item; if it was pinned its slot is released;
+- PIN moves an item to the pinned list (at most ``max_pin_slots`` overall, ``max_pins``
+  per rule), skipping blocked, excluded and already pinned items; an item rule may
+  inject an item that is not a candidate (score 0);
+- BOOST adds ``delta = score × boost_value`` (``boost_value`` when that is 0); an item
+  rule may inject a missing item with score ``0 + delta``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+ACTIONS = ("block", "pin", "boost")
+TARGETS = ("item", "tag", "brand", "category")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    rule_id: str
+    action: str
+    target_type: str
+    target_key: str = ""
+    item_ids: tuple[str, ...] = ()
+    surface: str = ""
+    segment: str = ""
+    priority: int = 0
+    enabled: bool = True
+    valid_from_ms: int | None = None
+    valid_until_ms: int | None = None
+    boost_value: float = 0.0
+    max_pins: int = 0
+
+    def active(self, surface: str, segment: str, now_ms: int) -> bool:
+        return (
+            self.enabled
+            and (not self.surface or self.surface.lower() == surface.lower())
+            and (not self.segment or self.segment == segment)
+            and (self.valid_from_ms is None or self.valid_from_ms <= now_ms)
+            and (self.valid_until_ms is None or now_ms < self.valid_until_ms)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TagMatcher:
+    """Which tags name a brand or a category (prefixed tags are not plain tags)."""
+
+    brand_prefixes: tuple[str, ...] = ("brand:",)
+    category_prefixes: tuple[str, ...] = ("category:", "cat:")
+
+    def matches(self, rule: Rule, item_id: str, tags: frozenset[str]) -> bool:
+        key = rule.target_key.lower()
+        if rule.target_type == "item":
+            return item_id in rule.item_ids
+        if rule.target_type == "brand":
+            return any(p + key in tags for p in self.brand_prefixes)
+        if rule.target_type == "category":
+            return any(p + key in tags for p in self.category_prefixes)
+        prefixes = self.brand_prefixes + self.category_prefixes
+        return key in tags and not key.startswith(prefixes)
+
+
+@dataclass(slots=True)
+class RuleOutcome:
+    scores: dict[str, float]
+    pins: list[str] = field(default_factory=list)
+    blocked: set[str] = field(default_factory=set)
+    injected: set[str] = field(default_factory=set)
+    tokens: dict[str, list[str]] = field(default_factory=dict)
+
+
+def active_rules(rules: Iterable[Rule], surface: str, segment: str, now_ms: int) -> list[Rule]:
+    """The rules that apply, priority descending (stable on ties)."""
+    live = [r for r in rules if r.active(surface, segment, now_ms)]
+    return sorted(live, key=lambda r: -r.priority)
+
+
+def _targets(rule: Rule, out: RuleOutcome, tags_of: Callable[[str], frozenset[str]],
+             matcher: TagMatcher) -> list[str]:
+    if rule.target_type == "item":
+        return list(rule.item_ids)
+    ordered = sorted(out.scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [i for i, _ in ordered if matcher.matches(rule, i, tags_of(i))]
+
+
+def apply_rules(
+    scores: dict[str, float],
+    rules: Iterable[Rule],
+    *,
+    tags_of: Callable[[str], frozenset[str]],
+    excluded: Callable[[str], bool],
+    pin_slots: int,
+    matcher: TagMatcher | None = None,
+) -> RuleOutcome:
+    """Run already-active, already-ordered rules over candidate scores."""
+    matcher = matcher or TagMatcher()
+    out = RuleOutcome(dict(scores))
+    for rule in rules:
+        if rule.action == "block":
+            for item in _targets(rule, out, tags_of, matcher):
+                out.blocked.add(item)
+                out.scores.pop(item, None)
+                if item in out.pins:
+                    out.pins.remove(item)
+                out.tokens.setdefault(item, []).append(f"rule.block[{rule.rule_id}]")
+        elif rule.action == "pin":
+            taken = 0
+            for item in _targets(rule, out, tags_of, matcher):
+                if len(out.pins) >= pin_slots or (rule.max_pins > 0 and taken >= rule.max_pins):
+                    break
+                if item in out.blocked or excluded(item) or item in out.pins:
+                    continue
+                if item not in out.scores:
+                    out.scores[item] = 0.0
+                    out.injected.add(item)
+                out.pins.append(item)
+                taken += 1
+                out.tokens.setdefault(item, []).append(f"rule.pin[{rule.rule_id}]")
+        else:
+            for item in _targets(rule, out, tags_of, matcher):
+                if item in out.blocked or excluded(item):
+                    continue
+                if item not in out.scores:
+                    out.scores[item] = 0.0
+                    out.injected.add(item)
+                delta = out.scores[item] * rule.boost_value or rule.boost_value
+                out.scores[item] += delta
+                out.tokens.setdefault(item, []).append(
+                    f"rule.boost:{delta:+.2f}[{rule.rule_id}]")
+    return out

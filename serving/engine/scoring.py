@@ -1,0 +1,56 @@
+"""Signal normalisation and the blended score (spec §5.4).
+
+``norm_pos(s) = s / (s + 1)`` for s > 0, else 0 (popularity, co-visitation);
+``norm_emb(s) = clamp(s, 0, 1)``; score = α·pop_norm + β·cooc_norm + γ·sim_norm.
+Worked example of the original docs: α=1, β=0.5, γ=0.2, pop 3, cooc 1, emb 0.8 →
+0.75 + 0.25 + 0.16 = 1.16.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from serving.engine.weights import Weights
+
+
+def norm_pos(s: float) -> float:
+    return 0.0 if s <= 0 else s / (s + 1.0)
+
+
+def norm_emb(s: float) -> float:
+    return min(max(s, 0.0), 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """Raw signal values of one candidate (0 when the signal has nothing for it)."""
+
+    pop: float = 0.0
+    cooc: float = 0.0
+    emb: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """Weighted contributions α·pop_norm, β·cooc_norm, γ·sim_norm, and their sum."""
+
+    pop: float
+    cooc: float
+    emb: float
+
+    @property
+    def total(self) -> float:
+        return self.pop + self.cooc + self.emb
+
+
+def blend(signals: Signals, weights: Weights) -> Contribution:
+    return Contribution(
+        weights.pop * norm_pos(signals.pop),
+        weights.cooc * norm_pos(signals.cooc),
+        weights.emb * norm_emb(signals.emb),
+    )
+
+
+def normalized(signals: Signals) -> Contribution:
+    """Unweighted normalised values (what explain shows when all contributions are 0)."""
+    return Contribution(norm_pos(signals.pop), norm_pos(signals.cooc), norm_emb(signals.emb))
