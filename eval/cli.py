@@ -225,21 +225,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def execute(argv: Sequence[str], env: Mapping[str, str]) -> int:
+    """Parse and run one command; RecsysError propagates (``main`` turns it into exit 1)."""
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        return cmd_run(args, env)
+    if args.command == "validate":
+        return cmd_validate(args)
+    print(f"recsys-eval {_package_version()} (report version {REPORT_VERSION})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     """Entry point of the ``recsys-eval`` console script; returns the exit code."""
-    environ = os.environ if env is None else env
     try:
-        args = build_parser().parse_args(argv)
+        return execute(sys.argv[1:] if argv is None else argv, os.environ if env is None else env)
     except _UsageError as exc:
         print(exc, file=sys.stderr)
         return 1
-    try:
-        if args.command == "run":
-            return cmd_run(args, environ)
-        if args.command == "validate":
-            return cmd_validate(args)
-        print(f"recsys-eval {_package_version()} (report version {REPORT_VERSION})")
-        return 0
     except RecsysError as exc:
         print(f"recsys-eval: error: {exc}", file=sys.stderr)
         return 1

@@ -135,6 +135,7 @@ class _Decoder:
     def dataclass(self, cls: type[Any], data: Any, where: str, line: int) -> Any:
         if not isinstance(data, dict):
             raise self.fail(line, f"{where or 'the document'} must be a mapping, got {_kind(data)}")
+        line = getattr(data, "line", line)  # the mapping's own first line
         hints = typing.get_type_hints(cls)
         known = {f.name for f in dataclasses.fields(cls)}
         lines: dict[Any, int] = getattr(data, "lines", {})
