@@ -3,7 +3,7 @@
 Active rules (enabled, scope matches, ``valid_from ≤ now < valid_until``) run in
 priority-descending order, stable for equal priorities:
 
-- BLOCK removes the item; if it was pinned its slot is released;
+- BLOCK removes the item, whatever its priority (so a pin of it never takes a slot);
 - PIN moves an item to the pinned list (at most ``max_pin_slots`` overall, ``max_pins``
   per rule), skipping blocked, excluded and already pinned items; an item rule may
   inject an item that is not a candidate (score 0);
@@ -97,23 +97,37 @@ def apply_rules(
     pin_slots: int,
     matcher: TagMatcher | None = None,
 ) -> RuleOutcome:
-    """Run already-active, already-ordered rules over candidate scores."""
+    """Run already-active, already-ordered rules over candidate scores.
+
+    A block always wins, whatever its priority: an item any active BLOCK rule matches
+    is never pinned, boosted or injected (in the original a pin that fired before a
+    block kept its slot until the block released it; the result is the same, and an
+    item injected by a later rule cannot slip past a tag block that ran earlier).
+    """
     matcher = matcher or TagMatcher()
+    rules = list(rules)
+    blocks = [r for r in rules if r.action == "block"]
     out = RuleOutcome(dict(scores))
+
+    def is_blocked(item: str) -> bool:
+        if item in out.blocked:
+            return True
+        hit = [r for r in blocks if matcher.matches(r, item, tags_of(item))]
+        if hit:
+            out.blocked.add(item)
+            out.scores.pop(item, None)
+            out.tokens.setdefault(item, []).extend(f"rule.block[{r.rule_id}]" for r in hit)
+        return bool(hit)
+
+    for item in list(out.scores):
+        is_blocked(item)
     for rule in rules:
-        if rule.action == "block":
-            for item in _targets(rule, out, tags_of, matcher):
-                out.blocked.add(item)
-                out.scores.pop(item, None)
-                if item in out.pins:
-                    out.pins.remove(item)
-                out.tokens.setdefault(item, []).append(f"rule.block[{rule.rule_id}]")
-        elif rule.action == "pin":
+        if rule.action == "pin":
             taken = 0
             for item in _targets(rule, out, tags_of, matcher):
                 if len(out.pins) >= pin_slots or (rule.max_pins > 0 and taken >= rule.max_pins):
                     break
-                if item in out.blocked or excluded(item) or item in out.pins:
+                if item in out.pins or excluded(item) or is_blocked(item):
                     continue
                 if item not in out.scores:
                     out.scores[item] = 0.0
@@ -121,9 +135,9 @@ def apply_rules(
                 out.pins.append(item)
                 taken += 1
                 out.tokens.setdefault(item, []).append(f"rule.pin[{rule.rule_id}]")
-        else:
+        elif rule.action == "boost":
             for item in _targets(rule, out, tags_of, matcher):
-                if item in out.blocked or excluded(item):
+                if excluded(item) or is_blocked(item):
                     continue
                 if item not in out.scores:
                     out.scores[item] = 0.0
