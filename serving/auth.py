@@ -1,0 +1,131 @@
+"""API keys and tenant scope (spec §4.7).
+
+Keys are stored only as ``HMAC-SHA256(server_secret, key)`` hex; each is bound to one
+tenant and a set of roles (viewer, operator, admin), with optional expiry and
+revocation. The tenant header ``X-Org-Id``, when sent, must name the key's tenant; the
+admin path's ``{tenant_id}`` must too. Without a key ring (open mode, for a trusted
+local network only) the header names the tenant and ``open_roles`` are granted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from schemas.errors import ConfigError, ServingError
+
+ROLES = ("viewer", "operator", "admin")
+READ_ROLES = frozenset(ROLES)
+WRITE_ROLES = frozenset({"operator", "admin"})
+SAFE_TENANT = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    key_id: str
+    key_hash: str
+    tenant: str
+    roles: frozenset[str]
+    expires_at_ms: int | None = None
+    revoked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    tenant: str
+    roles: frozenset[str]
+    subject: str
+    kind: str  # api_key | open
+
+    def has_any(self, roles: frozenset[str]) -> bool:
+        return bool(self.roles & roles)
+
+
+def hash_key(raw: str, secret: str) -> str:
+    if not secret:
+        raise ConfigError("the API key hash secret must be a non-empty string")
+    return hmac.new(secret.encode(), raw.encode(), hashlib.sha256).hexdigest()
+
+
+class KeyRing:
+    """Hashed API keys; ``authenticate`` compares in constant time per candidate."""
+
+    def __init__(self, secret: str, keys: Iterable[ApiKey] = ()) -> None:
+        hash_key("probe", secret)  # fail at construction on an empty secret
+        self.secret = secret
+        self.by_hash = {k.key_hash: k for k in keys}
+
+    def add(self, raw: str, tenant: str, roles: Iterable[str], *, key_id: str | None = None,
+            expires_at_ms: int | None = None) -> ApiKey:
+        unknown = set(roles) - set(ROLES)
+        if unknown:
+            raise ConfigError(f"unknown roles {sorted(unknown)}; known: {', '.join(ROLES)}")
+        digest = hash_key(raw, self.secret)
+        key = ApiKey(key_id or digest[:12], digest, tenant, frozenset(roles), expires_at_ms)
+        self.by_hash[digest] = key
+        return key
+
+    def authenticate(self, raw: str, now_ms: int) -> ApiKey | None:
+        digest = hash_key(raw, self.secret)
+        key = self.by_hash.get(digest)
+        if key is None or not hmac.compare_digest(key.key_hash, digest):
+            return None
+        if key.revoked or (key.expires_at_ms is not None and now_ms >= key.expires_at_ms):
+            return None
+        return key
+
+
+def _forbidden(code: str, detail: str) -> ServingError:
+    return ServingError(detail, status=403, code=code)
+
+
+def check_tenant(value: str) -> str:
+    if not SAFE_TENANT.match(value):
+        raise ServingError("tenant id must be a safe path segment ([A-Za-z0-9._~-], ≤128)",
+                           status=400, code="RECSYS_INVALID_TENANT")
+    return value
+
+
+def resolve_principal(
+    ring: KeyRing | None,
+    api_key: str | None,
+    tenant_header: str | None,
+    now_ms: int,
+    open_roles: frozenset[str] = frozenset(),
+) -> Principal:
+    """Who is calling, for which tenant; 401/403/400 problems otherwise."""
+    header = (tenant_header or "").strip() or None
+    if header is not None:
+        check_tenant(header)
+    if ring is None:
+        if header is None:
+            raise _forbidden("RECSYS_TENANT_SCOPE_REQUIRED",
+                             "the X-Org-Id header names the tenant and is required")
+        return Principal(header, open_roles, "anonymous", "open")
+    if not api_key:
+        raise ServingError("an X-API-Key header is required", status=401,
+                           code="RECSYS_AUTH_REQUIRED")
+    key = ring.authenticate(api_key, now_ms)
+    if key is None:
+        raise ServingError("the API key is unknown, expired or revoked", status=401,
+                           code="RECSYS_AUTH_INVALID")
+    if header is not None and header != key.tenant:
+        raise _forbidden("RECSYS_TENANT_SCOPE_MISMATCH",
+                         "X-Org-Id does not match the tenant of the API key")
+    return Principal(key.tenant, key.roles, key.key_id, "api_key")
+
+
+def require_path_tenant(principal: Principal, path_tenant: str) -> None:
+    check_tenant(path_tenant)
+    if path_tenant != principal.tenant:
+        raise _forbidden("RECSYS_TENANT_SCOPE_MISMATCH",
+                         "the path tenant does not match the caller's tenant")
+
+
+def require_roles(principal: Principal, roles: frozenset[str], what: str) -> None:
+    if not principal.has_any(roles):
+        raise _forbidden("RECSYS_FORBIDDEN", f"{what} needs one of the roles "
+                         f"{', '.join(sorted(roles))}")

@@ -1,0 +1,94 @@
+"""Deterministic experiment assignment (spec §4.9). Pure: salt, subject and clock passed in.
+
+- Only a request with ``experiment.id`` and no ``variant`` is assigned, and only when it
+  has a subject: user_id, else session_id, else anonymous_id (this order differs from the
+  exposure pseudonym's, as in the original).
+- ``variant = variants[u64be(HMAC-SHA256(salt, id + ":" + subject)[:8]) mod len(variants)]``.
+- With a lifecycle definition the experiment must be enabled, on the request's surface
+  (case-insensitive; empty = any), with ``starts_at ≤ now < ends_at``, and the subject
+  inside the traffic share: ``u64be(HMAC(salt, "traffic:" + id + ":" + subject)[:8])
+  mod 10000 < traffic_percent·100``. Otherwise no variant is assigned.
+- An id without a definition is assigned over the default variants (A, B).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_VARIANTS = ("A", "B")
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    id: str
+    variants: tuple[str, ...] = DEFAULT_VARIANTS
+    enabled: bool = True
+    traffic_percent: float = 100.0
+    surface: str = ""
+    starts_at_ms: int | None = None
+    ends_at_ms: int | None = None
+
+    def active(self, surface: str, now_ms: int) -> bool:
+        return (
+            self.enabled
+            and bool(self.variants)
+            and (not self.surface or self.surface.lower() == surface.lower())
+            and (self.starts_at_ms is None or self.starts_at_ms <= now_ms)
+            and (self.ends_at_ms is None or now_ms < self.ends_at_ms)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Arm:
+    experiment_id: str
+    variant: str
+    assigned_by_server: bool
+
+
+def _u64(salt: str, message: str) -> int:
+    digest = hmac.new(salt.encode(), message.encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def bucket_variant(experiment_id: str, subject: str, salt: str,
+                   variants: tuple[str, ...]) -> str:
+    return variants[_u64(salt, f"{experiment_id}:{subject}") % len(variants)]
+
+
+def in_traffic(experiment_id: str, subject: str, salt: str, percent: float) -> bool:
+    return _u64(salt, f"traffic:{experiment_id}:{subject}") % 10000 < percent * 100
+
+
+def assignment_subject(user_id: str | None, session_id: str | None,
+                       anonymous_id: str | None) -> str | None:
+    return user_id or session_id or anonymous_id
+
+
+def assign(
+    experiment_id: str | None,
+    variant: str | None,
+    subject: str | None,
+    surface: str,
+    now_ms: int,
+    salt: str,
+    experiments: Mapping[str, Experiment],
+    default_variants: tuple[str, ...] = DEFAULT_VARIANTS,
+) -> Arm | None:
+    """The request's arm: the client's own variant, the server's assignment, or None."""
+    if not experiment_id:
+        return None
+    if variant:
+        return Arm(experiment_id, variant, assigned_by_server=False)
+    if not subject or not salt:
+        return None
+    spec = experiments.get(experiment_id)
+    if spec is None:
+        spec = Experiment(experiment_id, default_variants)
+    elif not spec.active(surface, now_ms) or not in_traffic(
+        experiment_id, subject, salt, spec.traffic_percent
+    ):
+        return None
+    return Arm(experiment_id, bucket_variant(experiment_id, subject, salt, spec.variants), True)

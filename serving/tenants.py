@@ -1,0 +1,59 @@
+"""Per-tenant state the request path needs: parsed config and rules, memoised by ETag.
+
+The store's ``current`` is an in-memory read; parsing happens once per version, so a
+write on any replica takes effect on the next request (no TTL to wait out).
+Invalidation drops the parsed entries of a tenant (the admin ``cache/invalidate``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from serving.config_store import ConfigStore
+from serving.engine.rules import Rule
+from serving.rules_doc import parse_rules
+from serving.tenant_config import TenantConfig, parse_config
+
+
+@dataclass(frozen=True, slots=True)
+class TenantState:
+    config: TenantConfig
+    config_version: str
+    rules: tuple[Rule, ...]
+    rules_version: str
+
+
+class TenantCache:
+    def __init__(self, store: ConfigStore) -> None:
+        self.store = store
+        self._configs: dict[tuple[str, str], TenantConfig] = {}
+        self._rules: dict[tuple[str, str], tuple[Rule, ...]] = {}
+
+    def state(self, tenant: str) -> TenantState:
+        cfg_version = self.store.current(tenant, "config")
+        rules_version = self.store.current(tenant, "rules")
+        config, cfg_etag = TenantConfig(), ""
+        if cfg_version is not None:
+            cfg_etag = cfg_version.etag
+            key = (tenant, cfg_etag)
+            if key not in self._configs:
+                self._configs[key] = parse_config(cfg_version.document)
+            config = self._configs[key]
+        rules: tuple[Rule, ...] = ()
+        rules_etag = ""
+        if rules_version is not None:
+            rules_etag = rules_version.etag
+            key = (tenant, rules_etag)
+            if key not in self._rules:
+                self._rules[key] = parse_rules(rules_version.document, tenant)
+            rules = self._rules[key]
+        return TenantState(config, cfg_etag, rules, rules_etag)
+
+    def invalidate(self, tenant: str, target: str) -> int:
+        """Drop the parsed ``config`` or ``rules`` of a tenant; the number dropped."""
+        cache: dict[tuple[str, str], object] = (
+            self._configs if target == "config" else self._rules)  # type: ignore[assignment]
+        keys = [k for k in cache if k[0] == tenant]
+        for k in keys:
+            del cache[k]
+        return len(keys)
