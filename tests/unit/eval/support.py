@@ -69,3 +69,71 @@ def assert_json_close(actual: Any, expected: Any, path: str = "$") -> None:
         assert math.isclose(actual, expected, rel_tol=1e-12, abs_tol=1e-12), (
             f"{path}: {actual!r} != {expected!r}"
         )
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    """Write records as JSON lines."""
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def experiment_files(
+    directory: Path, arms: dict[str, list[tuple[int, float]]], *, extra_assignments: int = 0
+) -> Path:
+    """Exposures, click outcomes and assignments for arms of (clicks, latency_ms) requests.
+
+    Returns a dataset YAML. ``extra_assignments`` adds assignment-only records for the
+    last arm (they skew SRM without adding exposures).
+    """
+    exposures, outcomes, assignments = [], [], []
+    number = 0
+    for variant, requests in arms.items():
+        for clicks, latency in requests:
+            number += 1
+            rid = f"r{number:03d}"
+            ts = f"2025-01-01T00:{number // 60:02d}:{number % 60:02d}Z"
+            exposures.append(
+                {
+                    "request_id": rid,
+                    "user_id": f"u{number}",
+                    "ts": ts,
+                    "items": [{"item_id": "i1", "rank": 1}, {"item_id": "i2", "rank": 2}],
+                    "context": {"segment": "all"},
+                    "latency_ms": latency,
+                }
+            )
+            outcomes += [
+                {
+                    "request_id": rid,
+                    "user_id": f"u{number}",
+                    "item_id": "i1",
+                    "event_type": "click",
+                    "ts": ts,
+                }
+            ] * clicks
+            assignments.append(
+                {
+                    "experiment_id": "exp",
+                    "variant": variant,
+                    "request_id": rid,
+                    "user_id": f"u{number}",
+                    "ts": ts,
+                }
+            )
+    last = list(arms)[-1]
+    for extra in range(extra_assignments):
+        assignments.append(
+            {
+                "experiment_id": "EXP",
+                "variant": last,
+                "request_id": f"x{extra}",
+                "user_id": "ux",
+                "ts": "2025-01-01T01:00:00Z",
+            }
+        )
+    return write_dataset(
+        directory,
+        exposures=write_jsonl(directory / "exposures.jsonl", exposures),
+        outcomes=write_jsonl(directory / "outcomes.jsonl", outcomes),
+        assignments=write_jsonl(directory / "assignments.jsonl", assignments),
+    )
