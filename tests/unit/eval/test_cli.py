@@ -1,0 +1,308 @@
+"""The recsys-eval CLI: validate, version, gates and exit codes, formats, metadata, progress."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from eval.cli import main
+from eval.jsonl import JsonlSource
+from eval.progress import ProgressBar
+from eval.records import exposure_from_json
+from tests.unit.eval.conftest import RunCli
+from tests.unit.eval.support import EVAL_DATA, FIXTURES, TINY, write_dataset
+
+CONFIGS = EVAL_DATA / "configs" / "eval"
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["version"], env={}) == 0
+    assert re.match(r"recsys-eval \S+ \(report version 0\.1\.0\)", capsys.readouterr().out)
+    with pytest.raises(SystemExit) as done:
+        main(["--help"], env={})
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert all(word in text for word in ("run", "validate", "version", "Exit codes"))
+    with pytest.raises(SystemExit):
+        main(["run", "--help"], env={})
+    assert "--fixed-clock" not in capsys.readouterr().out  # test-only options stay hidden
+
+
+def test_validate_accepts_the_tiny_files(capsys: pytest.CaptureFixture[str]) -> None:
+    for schema, name in [
+        ("exposure.v1", "exposures"),
+        ("outcome.v1", "outcomes"),
+        ("assignment.v1", "assignments"),
+        ("ranklist.v1", "ranker_a"),
+    ]:
+        assert (
+            main(["validate", "--schema", schema, "--input", str(TINY / f"{name}.jsonl")], env={})
+            == 0
+        )
+    assert "3 line(s) valid" in capsys.readouterr().out
+
+
+def test_validate_reports_each_bad_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = (TINY / "outcomes.jsonl").read_text().splitlines()[0]
+    bad = tmp_path / "outcomes.jsonl"
+    bad.write_text(
+        "\n".join(
+            [
+                good,
+                "",
+                good.replace("2025-01-01T00:00:10Z", "2025-01-01 00:00:10"),  # line 3: date-time
+                "{not json",  # line 4
+                good.replace('"value":1', '"value":1,"extra":true'),  # line 5: additionalProperties
+                good.replace('"click"', '"view"'),  # line 6: enum
+            ]
+        )
+        + "\n"
+    )
+    schema = str(EVAL_DATA / "schemas" / "outcome.v1.json")  # a path works as well as a name
+    assert main(["validate", "--schema", schema, "--input", str(bad)], env={}) == 1
+    err = capsys.readouterr().err
+    for line in (3, 4, 5, 6):
+        assert f"outcomes.jsonl:{line}: " in err
+    assert "outcomes.jsonl:1:" not in err and "outcomes.jsonl:2:" not in err
+    assert "is not a 'date-time'" in err and "invalid JSON" in err and "'extra'" in err
+    assert err.strip().endswith("validation failed for 4 line(s)")
+
+
+def test_validate_unknown_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--schema", "nope.v9", "--input", "x.jsonl"], env={}) == 1
+    assert "unknown schema 'nope.v9'" in capsys.readouterr().err
+
+
+def test_gate_failure_writes_the_report_then_exits_1(
+    tmp_path: Path, tiny_dataset: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = CONFIGS / "offline.ci.yaml"  # gate precision@2 max_drop 0.001
+    code, first = run_cli(tiny_dataset, config, name="first.json")
+    assert code == 1  # no baseline: the gate's metric is missing from the comparison → fail
+    assert first is not None and first["gates"][0]["passed"] is False
+    assert first["summary"]["executive"]["decision"] == "fail"
+    assert "regression gates failed: precision@2" in capsys.readouterr().err
+
+    code, same = run_cli(
+        tiny_dataset, config, "--baseline", str(tmp_path / "first.json"), name="same.json"
+    )
+    assert code == 0 and same is not None
+    assert same["gates"] == [
+        {"metric": "precision@2", "max_drop": 0.001, "delta": 0, "passed": True}
+    ]
+    assert same["summary"]["executive"]["decision"] == "pass"
+
+    better = dict(first)
+    better["offline"] = {
+        "metrics": [{"name": "PRECISION@2", "value": 0.5}, {"name": "recall@2", "value": 0.25}]
+    }
+    (tmp_path / "better.json").write_text(json.dumps(better))
+    code, worse = run_cli(
+        tiny_dataset, config, "--baseline", str(tmp_path / "better.json"), name="worse.json"
+    )
+    assert code == 1 and worse is not None
+    executive = worse["summary"]["executive"]
+    assert executive["gate_failures"][0]["delta"] == pytest.approx(1 / 6 - 0.5)
+    assert executive["next_steps"][0].startswith("Investigate failing gates")
+    # key deltas: largest |delta| first, with relative deltas (baseline is not 0)
+    assert [d["name"] for d in executive["key_deltas"]] == ["precision@2", "recall@2"]
+    assert executive["key_deltas"][1]["relative_delta"] == pytest.approx((1 / 3 - 0.25) / 0.25)
+
+
+def test_shipped_default_offline_config_on_tiny(tiny_dataset: Path, run_cli: RunCli) -> None:
+    """All 8 metrics @10, time split (Jan 2025 test window), bootstrap; derivations inline."""
+    code, report = run_cli(tiny_dataset, CONFIGS / "offline.default.yaml")
+    assert code == 1  # the ndcg@10 gate has no baseline to compare with
+    assert report is not None
+    values = {m["name"]: m["value"] for m in report["offline"]["metrics"]}
+    # r1 [i1,i2,i3] rel {i1}; r2 [i2,i3,i4] rel {i4}; r3 [] rel {}
+    assert values["precision@10"] == pytest.approx((1 / 3 + 1 / 3 + 0) / 3)
+    assert values["recall@10"] == pytest.approx(2 / 3)
+    assert values["hitrate@10"] == pytest.approx(2 / 3)
+    assert values["map@10"] == pytest.approx((1 + 1 / 3 + 0) / 3)
+    assert values["ndcg@10"] == pytest.approx((1 + 1 / math.log2(4) + 0) / 3)
+    assert values["coverage@10"] == 1  # {i1..i4} of {i1..i4}
+    # item counts i1 1, i2 2, i3 2, i4 1 of 6 entries
+    novelty = (2 * -math.log2(1 / 6) + 4 * -math.log2(2 / 6)) / 6
+    assert values["novelty@10"] == pytest.approx(novelty)
+    entropy = -(2 * (1 / 6) * math.log2(1 / 6) + 2 * (2 / 6) * math.log2(2 / 6))
+    assert values["diversity@10"] == pytest.approx(entropy / 2)
+    for metric in report["offline"]["metrics"]:
+        ci = metric.get("ci")
+        dataset_level = metric["name"].split("@")[0] in ("coverage", "novelty", "diversity")
+        assert (ci is None) == dataset_level
+        if ci:
+            assert ci["lower"] <= metric["value"] <= ci["upper"] and ci["level"] == 0.95
+    assert "surface=home|device=ios" not in report["offline"]["by_segment"]  # keys are sorted
+    assert (
+        "device=ios|locale=en-US|surface=home|tenant=t1|user_type=new"
+        in (report["offline"]["by_segment"])
+    )
+    # the highlight priority: ndcg, map, precision
+    assert [h["name"] for h in report["summary"]["executive"]["highlights"]] == [
+        "ndcg@10",
+        "map@10",
+        "precision@10",
+    ]
+
+
+def test_time_split_uses_only_the_test_window(
+    tmp_path: Path, tiny_dataset: Path, run_cli: RunCli
+) -> None:
+    config = tmp_path / "split.yaml"
+    config.write_text(
+        (FIXTURES / "offline.golden.yaml").read_text()
+        + "  time_split:\n"
+        + "    train: {start: '2024-12-01T00:00:00Z', end: '2024-12-31T00:00:00Z'}\n"
+        + "    test: {start: '2025-01-01T00:00:30Z', end: '2025-01-01T00:01:30Z'}\n"
+    )
+    code, report = run_cli(tiny_dataset, config)
+    assert code == 0 and report is not None
+    # exposures and outcomes are filtered independently by their own ts: only r2 (00:01:00)
+    # and r2's conversion (00:01:20) are in the window; r1's click (00:00:10) is not
+    assert report["summary"]["cases_evaluated"] == 1
+    ji = report["data_quality"]["join_integrity"]
+    assert (ji["exposure_count"], ji["outcome_count"], ji["outcome_join_rate"]) == (1, 1, 1)
+
+
+def test_stream_mode_matches_memory_on_sorted_input(
+    tmp_path: Path, tiny_dataset: Path, run_cli: RunCli
+) -> None:
+    config = tmp_path / "stream.yaml"
+    config.write_text(
+        "offline:\n"
+        "  metrics: [{name: precision, k: 2}, {name: recall, k: 2}, {name: coverage, k: 2}]\n"
+        "  bootstrap: {enabled: true}\n"
+        "scale: {mode: stream}\n"
+    )
+    code, report = run_cli(tiny_dataset, config)
+    assert code == 0 and report is not None
+    assert [m["name"] for m in report["offline"]["metrics"]] == ["precision@2", "recall@2"]
+    assert report["offline"]["metrics"][0]["value"] == pytest.approx(1 / 6)
+    assert report["warnings"] == [
+        "dataset_metrics_skipped_in_stream_mode",
+        "bootstrap_skipped_in_stream_mode",
+    ]
+
+
+def test_duplicates_differ_between_memory_and_stream(tmp_path: Path, run_cli: RunCli) -> None:
+    lines = (TINY / "exposures.jsonl").read_text().splitlines()
+    exposures = tmp_path / "dup.jsonl"
+    exposures.write_text("\n".join([lines[0], lines[0], lines[1], lines[2]]) + "\n")
+    dataset = write_dataset(tmp_path, exposures=exposures, outcomes=TINY / "outcomes.jsonl")
+    memory_code, memory = run_cli(dataset, FIXTURES / "offline.golden.yaml", name="m.json")
+    stream_config = tmp_path / "stream.yaml"
+    stream_config.write_text(
+        (FIXTURES / "offline.golden.yaml").read_text() + "scale: {mode: stream}\n"
+    )
+    stream_code, stream = run_cli(dataset, stream_config, name="s.json")
+    assert memory_code == stream_code == 0 and memory is not None and stream is not None
+    assert memory["summary"]["cases_evaluated"] == 3
+    assert stream["summary"]["cases_evaluated"] == 4  # the duplicate is an extra case
+    for report in (memory, stream):
+        assert report["data_quality"]["join_integrity"]["duplicate_exposure_request_ids"] == 1
+
+
+def test_history_dir_markdown_and_html(tmp_path: Path, tiny_dataset: Path, run_cli: RunCli) -> None:
+    config = tmp_path / "history.yaml"
+    history = tmp_path / "history"
+    config.write_text(
+        (FIXTURES / "offline.golden.yaml").read_text() + f"  history_dir: '{history}'\n"
+    )
+    code, _ = run_cli(tiny_dataset, config, "--output-format", "markdown", name="report.md")
+    assert code == 0
+    markdown = (tmp_path / "report.md").read_text()
+    assert markdown.startswith("# Recsys Eval Report\n")
+    assert "| surface=home\\|tenant=t1 | 0.25 | 0.5 |" in markdown
+    stored = json.loads((history / "offline-20250101T000000Z.json").read_text())
+    assert stored["offline"]["metrics"][0]["value"] == pytest.approx(1 / 6)
+
+    code, _ = run_cli(
+        tiny_dataset,
+        FIXTURES / "experiment.golden.yaml",
+        "--output-format",
+        "html",
+        name="report.html",
+    )
+    assert code == 0
+    page = (tmp_path / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 1
+    assert "ctr (click events / exposure) with 95% Poisson CI" in page
+    assert (
+        re.search(r"<script|<link|src=|href=|url\(|https?://(?!www\.w3\.org/2000/svg)", page)
+        is None
+    )
+
+
+def test_fixed_clock_from_the_environment(tmp_path: Path, tiny_dataset: Path) -> None:
+    output = tmp_path / "r.json"
+    argv = [
+        "run",
+        "--dataset",
+        str(tiny_dataset),
+        "--config",
+        str(FIXTURES / "ope.golden.yaml"),
+        "--output",
+        str(output),
+    ]
+    assert main(argv, env={"RECSYS_EVAL_FIXED_CLOCK": "2024-02-29T12:34:56Z"}) == 0
+    report = json.loads(output.read_text())
+    assert report["run_id"] == "ope-20240229T123456Z"
+    assert report["created_at"] == "2024-02-29T12:34:56Z"
+    # default metadata: a real fingerprint and the effective configuration
+    assert re.fullmatch(r"[0-9a-f]{64}", report["input_dataset_fingerprint"])
+    assert report["effective_config"]["mode"] == "ope"
+    assert report["effective_config"]["eval"]["ope"]["clipping"] == 5
+    assert report["effective_config"]["dataset"]["exposures"]["type"] == "jsonl"
+
+
+def test_fingerprint_follows_the_file_contents(tmp_path: Path) -> None:
+    from eval.fingerprint import dataset_fingerprint
+    from eval.sources import load_dataset
+
+    data = tmp_path / "e.jsonl"
+    data.write_text((TINY / "exposures.jsonl").read_text())
+    dataset = load_dataset(write_dataset(tmp_path, exposures=data))
+    before = dataset_fingerprint("offline", dataset)
+    assert before == dataset_fingerprint("offline", dataset)
+    assert before != dataset_fingerprint("ope", dataset)
+    data.write_text(data.read_text().replace("u1", "u9"))  # same size, other bytes
+    assert dataset_fingerprint("offline", dataset) != before
+
+
+def test_progress_bar_only_for_large_inputs(tmp_path: Path) -> None:
+    line = (TINY / "exposures.jsonl").read_text().splitlines()[0]
+    data = tmp_path / "e.jsonl"
+    data.write_text((line + "\n") * 30)
+    quiet = io.StringIO()
+    list(
+        JsonlSource(
+            data, exposure_from_json, name="exposures", progress=ProgressBar(quiet, threshold=100)
+        )
+    )
+    assert quiet.getvalue() == ""
+    loud = io.StringIO()
+    list(
+        JsonlSource(
+            data,
+            exposure_from_json,
+            name="exposures",
+            progress=ProgressBar(loud, threshold=10, interval_s=0.0),
+        )
+    )
+    text = loud.getvalue()
+    assert "exposures [" in text and text.endswith("100% 30 lines\n")
+
+
+def test_small_runs_keep_stdout_and_stderr_clean(
+    tiny_dataset: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = run_cli(tiny_dataset, FIXTURES / "ope.golden.yaml")
+    assert code == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
