@@ -1,0 +1,67 @@
+"""The serving application factory: ``create_app(deps) -> web.Application``.
+
+Routes: ``POST /v1/recommend``, ``/v1/recommend/validate``, ``/v1/similar``; the admin
+API under ``/v1/admin/tenants/{tenant_id}/``; ``/healthz``, ``/readyz``,
+``/openapi.json``. The event sink is started and stopped by a ``cleanup_ctx``, so
+exposures queued at shutdown are drained before the app exits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from schemas.errors import ConfigError
+from serving import admin, handlers
+from serving.admission import InFlightGate, RateLimiter
+from serving.deps import ServingDeps
+from serving.keys import DEPS, GATE, LIMITER, TENANTS
+from serving.middleware import access_middleware, edge_middleware
+from serving.openapi import document
+from serving.tenants import TenantCache
+
+
+async def _sink_ctx(app: web.Application) -> AsyncIterator[None]:
+    sink = app[DEPS].sink
+    await sink.start()
+    yield
+    await sink.stop()
+
+
+def _openapi(doc: dict[str, object]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def serve(request: web.Request) -> web.Response:
+        return handlers.json_response(doc)
+
+    return serve
+
+
+def create_app(deps: ServingDeps) -> web.Application:
+    """The HTTP application over the given views, sink, config store and settings."""
+    settings = deps.settings
+    if settings.retry_after_s < 1:
+        raise ConfigError("retry_after_s must be ≥ 1")
+    app = web.Application(middlewares=[edge_middleware, access_middleware],
+                          client_max_size=settings.max_body_bytes)
+    app[DEPS] = deps
+    app[TENANTS] = TenantCache(deps.config_store)
+    app[LIMITER] = (RateLimiter(settings.rate_capacity, settings.rate_refill_per_s,
+                                deps.monotonic) if settings.rate_refill_per_s > 0 else None)
+    app[GATE] = InFlightGate(settings.max_inflight, settings.retry_after_s)
+    app.cleanup_ctx.append(_sink_ctx)
+    r = app.router
+    r.add_post("/v1/recommend", handlers.recommend)
+    r.add_post("/v1/recommend/validate", handlers.validate)
+    r.add_post("/v1/similar", handlers.similar_items)
+    base = "/v1/admin/tenants/{tenant_id}"
+    r.add_get(f"{base}/config", admin.get_config, allow_head=False)
+    r.add_put(f"{base}/config", admin.put_config)
+    r.add_get(f"{base}/rules", admin.get_rules, allow_head=False)
+    r.add_put(f"{base}/rules", admin.put_rules)
+    r.add_post(f"{base}/cache/invalidate", admin.invalidate)
+    r.add_get(f"{base}/audit", admin.audit, allow_head=False)
+    r.add_get("/healthz", handlers.healthz, allow_head=False)
+    r.add_get("/readyz", handlers.readyz, allow_head=False)
+    if settings.docs_enabled:
+        r.add_get("/openapi.json", _openapi(document()), allow_head=False)
+    return app

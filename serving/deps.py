@@ -1,0 +1,73 @@
+"""What the serving app is built from: settings values and dependencies, passed in.
+
+``app/`` builds a ``ServingSettings`` from its typed settings and a ``ServingDeps``
+from the views, the event sink, the config store and the key ring; nothing in
+``serving/`` reads the environment.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from schemas.errors import ConfigError
+from serving.auth import KeyRing
+from serving.config_store import ConfigStore
+from serving.engine.model import EngineSettings
+from serving.experiments import DEFAULT_VARIANTS, Experiment
+from serving.sink import EventSink
+from serving.views import CatalogView, CovisitationView, HistoryView, PopularityView
+
+ReadyCheck = Callable[[], Awaitable[bool]]
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class ServingSettings:
+    exposure_salt: str
+    experiment_salt: str = ""  # empty → the exposure salt, as in the original
+    algo_version: str = "recsys-algo@local"
+    experiments: tuple[Experiment, ...] = ()
+    default_variants: tuple[str, ...] = DEFAULT_VARIANTS
+    explain_max_items: int = 50
+    explain_require_admin: bool = True
+    open_roles: frozenset[str] = frozenset()  # roles granted when no key ring is configured
+    rate_capacity: float = 60.0
+    rate_refill_per_s: float = 30.0  # 0 → the rate limit is off
+    max_inflight: int = 0  # 0 → no backpressure
+    retry_after_s: int = 1
+    max_body_bytes: int = 1 << 20
+    docs_enabled: bool = True
+    engine: EngineSettings = field(default_factory=EngineSettings)
+
+    def __post_init__(self) -> None:
+        if not self.exposure_salt:
+            raise ConfigError("ServingSettings.exposure_salt is required (pseudonymous ids)")
+
+    @property
+    def assignment_salt(self) -> str:
+        return self.experiment_salt or self.exposure_salt
+
+    @property
+    def experiments_by_id(self) -> Mapping[str, Experiment]:
+        return {e.id: e for e in self.experiments}
+
+
+@dataclass(frozen=True, slots=True)
+class ServingDeps:
+    popularity: PopularityView
+    catalog: CatalogView
+    sink: EventSink
+    config_store: ConfigStore
+    settings: ServingSettings
+    covisitation: CovisitationView | None = None
+    history: HistoryView | None = None
+    keys: KeyRing | None = None
+    ready_checks: Mapping[str, ReadyCheck] = field(default_factory=dict)
+    clock_ms: Callable[[], int] = wall_clock_ms
+    monotonic: Callable[[], float] = time.monotonic
+    invalidate_popularity: Callable[[str, str | None], int] | None = None

@@ -1,0 +1,89 @@
+"""``exposure.v1`` and ``assignment.v1`` events of a served request (pure builders).
+
+``user_id`` is pseudonymous (spec §1.10): ``HMAC-SHA256(salt, id)`` of user_id, else
+anonymous_id, else session_id, falling back to the request_id. ``context`` is the
+original's flattened eval_v1 context (tenant_id, surface, segment, versions, experiment,
+locale, device, country, now). Unlike the original we also log ``latency_ms`` and
+``error``, and an ``assignment.v1`` whenever the server chose the variant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from schemas.events import Assignment, Exposure, ExposureItem
+from schemas.pseudonym import pick_user_id, pseudonymize
+from serving.experiments import Arm
+from serving.request import RequestContext, UserRef
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What one request served, as the exposure log needs it."""
+
+    request_id: str
+    tenant: str
+    surface: str
+    ts: str
+    items: Sequence[str]
+    segment: str = ""
+    user: UserRef = UserRef()
+    context: RequestContext = RequestContext()
+    algo_version: str = ""
+    config_version: str = ""
+    rules_version: str = ""
+    arm: Arm | None = None
+    latency_ms: float | None = None
+    error: bool = False
+
+
+def pseudonymous_user(user: UserRef, request_id: str, salt: str) -> str:
+    def h(value: str | None) -> str | None:
+        return pseudonymize(value, salt) if value else None
+
+    return pick_user_id(h(user.user_id), h(user.anonymous_id), h(user.session_id), request_id)
+
+
+def exposure_context(s: Served) -> dict[str, str]:
+    values = {
+        "tenant_id": s.tenant,
+        "surface": s.surface,
+        "segment": s.segment,
+        "algo_version": s.algo_version,
+        "config_version": s.config_version,
+        "rules_version": s.rules_version,
+        "experiment_id": s.arm.experiment_id if s.arm else "",
+        "experiment_variant": s.arm.variant if s.arm else "",
+        "locale": s.context.locale or "",
+        "device": s.context.device or "",
+        "country": s.context.country or "",
+        "now": s.context.now or "",
+    }
+    return {k: v for k, v in values.items() if v}
+
+
+def exposure_event(s: Served, salt: str) -> Exposure:
+    return Exposure(
+        request_id=s.request_id,
+        user_id=pseudonymous_user(s.user, s.request_id, salt),
+        ts=s.ts,
+        items=tuple(ExposureItem(item, rank) for rank, item in enumerate(s.items, start=1)),
+        context=exposure_context(s),
+        latency_ms=s.latency_ms,
+        error=s.error,
+    )
+
+
+def assignment_event(s: Served, salt: str) -> Assignment | None:
+    """An ``assignment.v1`` when the server assigned the variant, else None."""
+    if s.arm is None or not s.arm.assigned_by_server:
+        return None
+    return Assignment(
+        experiment_id=s.arm.experiment_id,
+        variant=s.arm.variant,
+        request_id=s.request_id,
+        user_id=pseudonymous_user(s.user, s.request_id, salt),
+        ts=s.ts,
+        context={"tenant_id": s.tenant, "surface": s.surface},
+    )

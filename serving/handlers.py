@@ -1,0 +1,181 @@
+"""The recommend, validate and similar endpoints (thin: parse → engine → respond → log)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from schemas.errors import ServingError
+from schemas.timestamps import ms_to_rfc3339, rfc3339_to_ms
+from serving.engine.model import RankQuery, RankResult, ViewSet
+from serving.engine.pipeline import rank
+from serving.engine.warnings import ordered
+from serving.engine.weights import resolve_weights
+from serving.experiments import Arm, assign, assignment_subject
+from serving.exposure import Served, assignment_event, exposure_event
+from serving.keys import DEPS, PRINCIPAL, REQUEST_ID, TENANTS
+from serving.request import RecommendRequest, parse_recommend
+from serving.similar import parse_similar, similar
+from serving.tenant_config import enforce_limits
+from serving.tenants import TenantState
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def json_response(data: object, *, status: int = 200,
+                  headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, body=orjson.dumps(data),
+                        content_type="application/json", headers=headers)
+
+
+def gate_explain(req: RecommendRequest, roles: frozenset[str], max_items: int,
+                 require_admin: bool) -> None:
+    """Explain gating (spec §4.2): 422 for too many explained items, 403 without admin."""
+    if req.explain != "none" and req.k > max_items:
+        raise ServingError(f"explain is limited to k ≤ {max_items}", status=422,
+                           code="RECSYS_EXPLAIN_TOO_LARGE")
+    if require_admin and (req.explain == "full" or req.include_trace) and "admin" not in roles:
+        raise ServingError("explain=full and include_trace need the admin role", status=403,
+                           code="RECSYS_FORBIDDEN")
+
+
+async def _body(request: web.Request) -> bytes:
+    return await request.read()
+
+
+def _meta(request: web.Request, tenant: str, surface: str, segment: str, algo: str,
+          state: TenantState | None, returned: int, started: float) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "tenant_id": tenant,
+        "surface": surface,
+        "segment": segment,
+        "algo_version": algo,
+        "config_version": state.config_version if state else "",
+        "rules_version": state.rules_version if state else "",
+        "request_id": request[REQUEST_ID],
+    }
+    if returned:
+        meta["counts"] = {"returned": returned}
+    meta["timings_ms"] = {"total": round((time.perf_counter() - started) * 1000, 3)}
+    return meta
+
+
+async def _send_then_log(request: web.Request, response: web.Response, served: Served) -> None:
+    """Write the response first; exposure (and assignment) logging never delays it."""
+    await response.prepare(request)
+    await response.write_eof()
+    deps = request.app[DEPS]
+    salt = deps.settings.exposure_salt
+    deps.sink.emit(exposure_event(served, salt))
+    assignment = assignment_event(served, salt)
+    if assignment is not None:
+        deps.sink.emit(assignment)
+
+
+def _rank(request: web.Request, req: RecommendRequest, state: TenantState,
+          tenant: str, now_ms: int) -> tuple[RankResult, str]:
+    deps = request.app[DEPS]
+    w = req.weights
+    weights, model = resolve_weights(state.config.weights, state.config.mode,
+                                     None if w is None else (w.pop, w.cooc, w.emb))
+    query = RankQuery(
+        tenant=tenant, surface=req.surface, segment=req.segment, k=req.k, now_ms=now_ms,
+        weights=weights, mode=state.config.mode, user_id=req.user.user_id,
+        anchors=req.anchors[: req.max_anchors], include_ids=req.include_ids,
+        exclude_ids=req.exclude_ids, required_tags=req.required_tags,
+        forbidden_tags=req.forbidden_tags, max_per_tag=req.max_per_tag, rules=state.rules,
+        include_reasons=req.include_reasons, explain=req.explain,
+    )
+    views = ViewSet(deps.popularity, deps.covisitation, deps.catalog, deps.history)
+    return rank(query, views, deps.settings.engine), model
+
+
+async def recommend(request: web.Request) -> web.StreamResponse:
+    started = time.perf_counter()
+    deps = request.app[DEPS]
+    principal = request[PRINCIPAL]
+    req = parse_recommend(await _body(request))
+    settings = deps.settings
+    gate_explain(req, principal.roles, settings.explain_max_items, settings.explain_require_admin)
+    state = request.app[TENANTS].state(principal.tenant)
+    enforce_limits(state.config, req)
+    now_ms = rfc3339_to_ms(req.context.now) if req.context.now else deps.clock_ms()
+    subject = assignment_subject(req.user.user_id, req.user.session_id, req.user.anonymous_id)
+    arm: Arm | None = assign(req.experiment_id, req.experiment_variant, subject, req.surface,
+                             now_ms, settings.assignment_salt, settings.experiments_by_id,
+                             settings.default_variants)
+    algo = settings.algo_version + (f":{state.config.algo}" if state.config.algo else "")
+    served = Served(request[REQUEST_ID], principal.tenant, req.surface,
+                    ms_to_rfc3339(deps.clock_ms()), (), req.segment, req.user, req.context,
+                    algo, state.config_version, state.rules_version, arm)
+    try:
+        result, _model = _rank(request, req, state, principal.tenant, now_ms)
+    except Exception:
+        latency = (time.perf_counter() - started) * 1000
+        deps.sink.emit(exposure_event(replace(served, latency_ms=latency, error=True),
+                                      settings.exposure_salt))
+        raise
+    meta = _meta(request, principal.tenant, req.surface, req.segment, algo, state,
+                 len(result.items), started)
+    if arm is not None:
+        meta["experiment"] = {"id": arm.experiment_id, "variant": arm.variant}
+    doc = {
+        "items": [i.to_json() for i in result.items],
+        "meta": meta,
+        "warnings": [w.to_json() for w in ordered(req.warnings + result.warnings)],
+    }
+    latency = (time.perf_counter() - started) * 1000
+    response = json_response(doc, headers={**NO_STORE, "X-Request-Id": request[REQUEST_ID]})
+    final = replace(served, items=tuple(i.item_id for i in result.items), latency_ms=latency)
+    await _send_then_log(request, response, final)
+    return response
+
+
+async def validate(request: web.Request) -> web.Response:
+    """The normalised request and its early warnings; no ranking, assignment or gating."""
+    req = parse_recommend(await _body(request))
+    return json_response({
+        "request": req.to_json(),
+        "warnings": [w.to_json() for w in ordered(req.warnings)],
+        "meta": {"tenant_id": request[PRINCIPAL].tenant, "request_id": request[REQUEST_ID]},
+    }, headers=NO_STORE)
+
+
+async def similar_items(request: web.Request) -> web.StreamResponse:
+    started = time.perf_counter()
+    deps = request.app[DEPS]
+    tenant = request[PRINCIPAL].tenant
+    req = parse_similar(await _body(request))
+    items, warnings = similar(req, tenant, deps.covisitation, deps.catalog)
+    algo = deps.settings.algo_version
+    doc = {
+        "items": [i.to_json() for i in items],
+        "meta": _meta(request, tenant, req.surface, req.segment, algo, None, len(items),
+                      started),
+        "warnings": [w.to_json() for w in ordered(req.warnings + tuple(warnings))],
+    }
+    response = json_response(doc, headers={**NO_STORE, "X-Request-Id": request[REQUEST_ID]})
+    served = Served(request[REQUEST_ID], tenant, req.surface, ms_to_rfc3339(deps.clock_ms()),
+                    tuple(i.item_id for i in items), req.segment, algo_version=algo,
+                    latency_ms=(time.perf_counter() - started) * 1000)
+    await _send_then_log(request, response, served)
+    return response
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    checks: dict[str, bool] = {}
+    for name, check in request.app[DEPS].ready_checks.items():
+        try:
+            checks[name] = bool(await check())
+        except Exception:
+            checks[name] = False
+    ok = all(checks.values())
+    return json_response({"ready": ok, "checks": checks}, status=200 if ok else 503)

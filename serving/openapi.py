@@ -1,0 +1,148 @@
+"""The OpenAPI 3.1 document of the serving API, served at ``/openapi.json``.
+
+Built from the same constants the parsers use (limits, enums), so the document and the
+code cannot drift on them; a test checks that every route is documented and back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from serving.request import EXPLAIN_LEVELS, MAX_ANCHOR_IDS, MAX_ID_LIST, MAX_K, MAX_TAGS
+
+J = "application/json"
+IDS = {"type": "array", "items": {"type": "string"}}
+
+
+def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": props,
+                              "additionalProperties": False}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _ids(limit: int) -> dict[str, Any]:
+    return {**IDS, "maxItems": limit}
+
+
+TAGS = _ids(MAX_TAGS)
+SAFE = {"type": "string", "pattern": "^[A-Za-z0-9._~-]{1,128}$"}
+USER = _obj({"user_id": {"type": "string"}, "anonymous_id": {"type": "string"},
+             "session_id": {"type": "string"}})
+RECOMMEND = _obj({
+    "surface": SAFE,
+    "segment": {"type": "string", "maxLength": 128},
+    "k": {"type": "integer", "minimum": 1, "maximum": MAX_K},
+    "user": USER,
+    "context": _obj({"locale": {"type": "string"}, "device": {"type": "string"},
+                     "country": {"type": "string"},
+                     "now": {"type": "string", "format": "date-time"}}),
+    "anchors": _obj({"item_ids": _ids(MAX_ANCHOR_IDS),
+                     "max_anchors": {"type": "integer", "minimum": 1}}),
+    "candidates": _obj({"include_ids": _ids(MAX_ID_LIST), "exclude_ids": _ids(MAX_ID_LIST)}),
+    "constraints": _obj({"required_tags": TAGS, "forbidden_tags": TAGS,
+                         "max_per_tag": {"type": "object", "maxProperties": MAX_TAGS,
+                                         "additionalProperties": {"type": "integer",
+                                                                  "minimum": 0}}}),
+    "weights": _obj({n: {"type": "number", "minimum": 0} for n in ("pop", "cooc", "emb")}),
+    "options": _obj({"include_reasons": {"type": "boolean"},
+                     "explain": {"enum": list(EXPLAIN_LEVELS)},
+                     "include_trace": {"type": "boolean"},
+                     "seed": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}}),
+    "experiment": _obj({"id": {"type": "string"}, "variant": {"type": "string"}}),
+}, ["surface", "user"])
+SIMILAR = _obj({
+    "surface": SAFE, "segment": {"type": "string"}, "item_id": {"type": "string"},
+    "k": {"type": "integer", "minimum": 1, "maximum": MAX_K},
+    "constraints": _obj({"required_tags": TAGS, "forbidden_tags": TAGS}),
+    "options": _obj({"include_reasons": {"type": "boolean"}}),
+}, ["surface", "item_id"])
+WARNING = {"type": "object", "required": ["code", "detail"],
+           "properties": {"code": {"type": "string"}, "detail": {"type": "string"}}}
+ITEM = {"type": "object", "required": ["item_id", "rank", "score"], "properties": {
+    "item_id": {"type": "string"}, "rank": {"type": "integer", "minimum": 1},
+    "score": {"type": "number"}, "reasons": IDS, "explain": {"type": "object"}}}
+RANKED = {"type": "object", "required": ["items", "meta", "warnings"], "properties": {
+    "items": {"type": "array", "items": ITEM}, "meta": {"type": "object"},
+    "warnings": {"type": "array", "items": WARNING}}}
+PROBLEM = {"type": "object", "required": ["type", "title", "status", "code", "request_id"],
+           "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                          "status": {"type": "integer"}, "detail": {"type": "string"},
+                          "instance": {"type": "string"}, "code": {"type": "string"},
+                          "request_id": {"type": "string"}}}
+ANY_JSON: dict[str, Any] = {}
+
+
+def _op(summary: str, ok: dict[str, Any], body: dict[str, Any] | None = None,
+        secured: bool = True, ok_status: str = "200") -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {
+            ok_status: {"description": "OK", "content": {J: {"schema": ok}}},
+            "default": {"description": "problem",
+                        "content": {"application/problem+json": {"schema": PROBLEM}}},
+        },
+    }
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {J: {"schema": body}}}
+    if secured:
+        op["parameters"] = [{"name": "X-Org-Id", "in": "header", "required": False,
+                             "schema": {"type": "string"}}]
+        op["security"] = [{"apiKey": []}]
+    return op
+
+
+TENANT_PARAM = {"name": "tenant_id", "in": "path", "required": True, "schema": SAFE}
+
+
+def _admin(ops: dict[str, Any]) -> dict[str, Any]:
+    return {"parameters": [TENANT_PARAM], **ops}
+
+
+def document() -> dict[str, Any]:
+    health = {"type": "object"}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "RecSys Stream serving API", "version": "1.0.0"},
+        "components": {"securitySchemes": {"apiKey": {"type": "apiKey", "in": "header",
+                                                      "name": "X-API-Key"}}},
+        "paths": {
+            "/v1/recommend": {"post": _op("Ranked recommendations", RANKED, RECOMMEND)},
+            "/v1/recommend/validate": {"post": _op(
+                "Normalise and validate a recommend request (no ranking)", {"type": "object"},
+                RECOMMEND)},
+            "/v1/similar": {"post": _op("Co-visitation neighbours of one item", RANKED,
+                                        SIMILAR)},
+            "/v1/admin/tenants/{tenant_id}/config": _admin({
+                "get": _op("Current tenant config", {"type": "object"}),
+                "put": _op("Write tenant config (If-Match for optimistic concurrency)",
+                           {"type": "object"}, {"type": "object"}),
+            }),
+            "/v1/admin/tenants/{tenant_id}/rules": _admin({
+                "get": _op("Current tenant rules", {"type": "object"}),
+                "put": _op("Write tenant rules (If-Match for optimistic concurrency)",
+                           {"type": "object"}, ANY_JSON),
+            }),
+            "/v1/admin/tenants/{tenant_id}/cache/invalidate": _admin({
+                "post": _op("Invalidate cached config, rules or popularity",
+                            {"type": "object"},
+                            _obj({"targets": {"type": "array", "items": {
+                                "enum": ["config", "rules", "popularity"]}},
+                                "surface": {"type": "string"}})),
+            }),
+            "/v1/admin/tenants/{tenant_id}/audit": _admin({
+                "get": {**_op("Audit trail, newest first", {"type": "object"}),
+                        "parameters": [
+                            {"name": "limit", "in": "query",
+                             "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                            {"name": "before", "in": "query",
+                             "schema": {"type": "string", "format": "date-time"}},
+                            {"name": "before_id", "in": "query", "schema": {"type": "integer"}},
+                        ]},
+            }),
+            "/healthz": {"get": _op("Liveness", health, secured=False)},
+            "/readyz": {"get": _op("Readiness (503 when not ready)", health, secured=False)},
+            "/openapi.json": {"get": _op("This document", {"type": "object"}, secured=False)},
+        },
+    }
