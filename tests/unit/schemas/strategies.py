@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hypothesis import settings
 from hypothesis import strategies as st
 
 # The repo is cloned as <dir>/main with <dir>/shared beside it.
@@ -20,6 +21,10 @@ TINY_FILES: dict[str, str] = {
     "ranker_a.jsonl": "ranklist.v1",
     "ranker_b.jsonl": "ranklist.v1",
 }
+
+PROPERTY = settings(max_examples=300, deadline=None, database=None, derandomize=True)
+"""Seeded (derandomized) and without an example database, so tests never write into the repo."""
+QUICK = settings(deadline=None, database=None, derandomize=True)
 
 ids = st.text(min_size=1, max_size=12)
 labels = st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=4)

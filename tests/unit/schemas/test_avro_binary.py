@@ -7,7 +7,7 @@ from typing import Any
 
 import fastavro
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas import codec as codec_module
@@ -16,7 +16,7 @@ from schemas.codec import AvroCodec, compiled_schema
 from schemas.errors import DecodeError
 from schemas.events import event_from_json
 from schemas.registry import LOCAL_IDS, avro_schema_doc, parsed_schema
-from tests.unit.schemas.strategies import any_doc
+from tests.unit.schemas.strategies import PROPERTY, QUICK, any_doc
 
 
 def fastavro_body(schema: str, record: dict[str, Any]) -> bytes:
@@ -29,7 +29,7 @@ def test_every_contract_is_compiled() -> None:
     assert all(compiled_schema(name) is not None for name in LOCAL_IDS)
 
 
-@settings(max_examples=300, deadline=None)
+@PROPERTY
 @given(any_doc)
 def test_compiled_bytes_and_records_equal_fastavro(named: tuple[str, dict[str, Any]]) -> None:
     schema, doc = named
@@ -43,6 +43,7 @@ def test_compiled_bytes_and_records_equal_fastavro(named: tuple[str, dict[str, A
     assert decoded == fastavro.schemaless_reader(io.BytesIO(body), parsed_schema(schema), None)
 
 
+@QUICK
 @given(st.integers(min_value=-(2**63), max_value=2**63 - 1))
 def test_longs_round_trip_like_fastavro(n: int) -> None:
     schema = fastavro.parse_schema("long")

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas.errors import ConfigError, ContractError
@@ -24,7 +24,7 @@ from schemas.events import (
     event_from_json,
 )
 from schemas.validation import SCHEMA_NAMES, schema_errors
-from tests.unit.schemas.strategies import any_doc
+from tests.unit.schemas.strategies import PROPERTY, any_doc
 
 EXPOSURE = {
     "request_id": "r1",
@@ -188,7 +188,7 @@ def _field_kind(name: str, value: Any) -> str | None:
     return None
 
 
-@settings(max_examples=300, deadline=None)
+@PROPERTY
 @given(any_doc, st.data())
 def test_the_fast_check_never_disagrees_with_the_json_schema(
     named: tuple[str, dict[str, Any]], data: st.DataObject

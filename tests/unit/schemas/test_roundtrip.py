@@ -6,12 +6,12 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 
 from schemas.codec import AvroCodec, from_json_bytes, to_json_bytes
 from schemas.events import EVENT_CLASSES, Exposure, event_from_json
 from schemas.validation import schema_errors
-from tests.unit.schemas.strategies import TINY, TINY_FILES, any_doc
+from tests.unit.schemas.strategies import PROPERTY, TINY, TINY_FILES, any_doc
 
 CODEC = AvroCodec()
 
@@ -48,7 +48,7 @@ def test_tiny_examples_round_trip_to_the_same_text(where: str, schema: str, line
     assert to_json_bytes(back) == line.encode("utf-8")  # byte for byte, key order included
 
 
-@settings(max_examples=300, deadline=None)
+@PROPERTY
 @given(any_doc)
 def test_generated_events_round_trip(named: tuple[str, dict[str, Any]]) -> None:
     schema, doc = named

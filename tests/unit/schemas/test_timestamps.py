@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from schemas.errors import ContractError
 from schemas.timestamps import is_rfc3339, ms_to_rfc3339, now_rfc3339, rfc3339_to_ms
-from tests.unit.schemas.strategies import rfc3339
+from tests.unit.schemas.strategies import QUICK, rfc3339
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -47,6 +47,7 @@ def test_invalid_timestamps_raise(text: str) -> None:
         rfc3339_to_ms(text)
 
 
+@QUICK
 @given(rfc3339())
 def test_every_valid_timestamp_parses_like_datetime(text: str) -> None:
     assert is_rfc3339(text)
@@ -61,6 +62,7 @@ def test_every_valid_timestamp_parses_like_datetime(text: str) -> None:
     assert rfc3339_to_ms(text) == expected
 
 
+@QUICK
 @given(st.integers(min_value=-(10**12), max_value=10**13))
 def test_milliseconds_format_and_parse_back(ms: int) -> None:
     assert rfc3339_to_ms(ms_to_rfc3339(ms)) == ms
