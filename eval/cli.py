@@ -33,6 +33,7 @@ from eval.fingerprint import dataset_fingerprint
 from eval.modes import MODE_RUNNERS
 from eval.modes.context import RunContext
 from eval.progress import ProgressBar
+from eval.provenance import artifacts_provenance
 from eval.report.envelope import RunMetadata, to_json
 from eval.report.html import render_html
 from eval.report.markdown import render_markdown
@@ -170,6 +171,14 @@ def _write(path: Path, text: str) -> None:
         raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
 
 
+def _attach_provenance(report: dict[str, Any], manifest_uri: str) -> None:
+    artifacts, warnings = artifacts_provenance(manifest_uri)
+    if artifacts:
+        report["artifacts"] = artifacts
+    if warnings:
+        report["warnings"] = [*report.get("warnings", []), *warnings]
+
+
 def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """``recsys-eval run``."""
     config = load_config(Path(args.config), mode_override=args.mode)
@@ -184,6 +193,8 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         progress=ProgressBar(sys.stderr),
     )
     result = MODE_RUNNERS[config.mode](ctx)
+    if config.artifacts.manifest_uri:
+        _attach_provenance(result.report, config.artifacts.manifest_uri)
     _write(Path(args.output), RENDERERS[args.output_format](result.report))
     if config.mode == "offline" and config.offline.history_dir:
         history = Path(config.offline.history_dir) / f"{result.report['run_id']}.json"
