@@ -48,7 +48,7 @@ def frame(schema_id: int, body: bytes) -> bytes:
     return HEADER.pack(MAGIC, schema_id) + body
 
 
-def schema_id_of(data: bytes) -> int:
+def schema_id_of(data: bytes | bytearray | memoryview) -> int:
     """The schema id in a Confluent frame (``DecodeError`` if there is no valid header)."""
     if len(data) < HEADER.size:
         raise DecodeError(
@@ -93,13 +93,15 @@ class AvroCodec:
         except (TypeError, ValueError, AttributeError, OverflowError, struct.error) as exc:
             raise ContractError(f"cannot encode {name}: {exc}") from exc
 
-    def decode(self, data: bytes, expected: str | None = None) -> Event:
+    def decode(self, data: bytes | bytearray | memoryview, expected: str | None = None) -> Event:
         """The typed event in framed Avro ``data``; checks everything listed in the module doc.
 
         ``expected`` is a schema name (``"exposure.v1"``); a record of another schema is
         rejected. An id this process has not seen raises ``DecodeError`` — with a remote
         registry, use ``decode_async`` (or ``await registry.resolve(id)`` first).
         """
+        if type(data) is not bytes:  # bytearray / memoryview from other clients
+            data = bytes(data)
         schema_id = schema_id_of(data)
         name, writer = self.registry.schema_for(schema_id)
         if expected is not None and name != expected:
@@ -111,7 +113,9 @@ class AvroCodec:
             raise DecodeError(f"{name} record lacks a field: {exc}") from exc
         return event.check()
 
-    async def decode_async(self, data: bytes, expected: str | None = None) -> Event:
+    async def decode_async(
+        self, data: bytes | bytearray | memoryview, expected: str | None = None
+    ) -> Event:
         """``decode`` after resolving the frame's schema id with the registry if needed."""
         await self.registry.resolve(schema_id_of(data))
         return self.decode(data, expected)

@@ -10,7 +10,7 @@ from typing import Any
 import fastavro
 import pytest
 
-from schemas.codec import AvroCodec, frame, schema_id_of
+from schemas.codec import AvroCodec, frame, from_json_bytes, schema_id_of, to_json_bytes
 from schemas.errors import ContractError, DecodeError
 from schemas.events import Exposure, ExposureItem, InvalidEventError, Item, Outcome
 from schemas.registry import LOCAL_IDS, LocalRegistry, parsed_schema
@@ -190,3 +190,24 @@ async def test_decode_async_with_the_local_registry() -> None:
     assert await CODEC.decode_async(GOOD, "exposure.v1") == EXPOSURE
     with pytest.raises(DecodeError, match="schema id 77 unknown"):
         await CODEC.decode_async(frame(77, b""))
+
+
+def test_bytearray_and_memoryview_decode_like_bytes() -> None:
+    assert CODEC.decode(bytearray(GOOD)) == EXPOSURE
+    assert CODEC.decode(memoryview(GOOD)) == EXPOSURE
+
+
+@pytest.mark.parametrize(
+    ("data", "pattern"),
+    [
+        (b'{"request_id": ', r"^outcome\.v1: not valid JSON"),
+        (b'{"request_id": "r1"}', r"^invalid outcome\.v1: \$: 'event_type' is a required property"),
+    ],
+)
+def test_json_bytes_errors(data: bytes, pattern: str) -> None:
+    with pytest.raises(ContractError, match=pattern):
+        from_json_bytes("outcome.v1", data)
+
+
+def test_json_bytes_round_trip() -> None:
+    assert from_json_bytes("outcome.v1", to_json_bytes(OUTCOME)) == OUTCOME
