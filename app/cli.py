@@ -17,6 +17,9 @@ RecSys Stream: a streaming recommender on Kafka.
   recsys up                      embedded broker + stream worker + HTTP server
   recsys produce --topic exposures FILE.jsonl
                                  validate a JSONL file and publish it as Avro
+  recsys replay --exposures F --outcomes F [--rate N]
+                                 merge files by timestamp and publish them
+  recsys worker                  only a stream worker (scale out with more)
   recsys settings                print the effective settings (secrets masked)
 
 Settings come from RECSYS_* environment variables (see `recsys settings`);
@@ -67,6 +70,34 @@ def _parser() -> argparse.ArgumentParser:
         help="progress on stderr (default: on for files over 100k lines)",
     )
 
+    replay = sub.add_parser(
+        "replay",
+        help="merge event files by timestamp and produce them (optionally paced)",
+        description=(
+            "Read the given JSONL files, validate every line (invalid lines are reported, not "
+            "sent), merge them by event timestamp (catalog items first) and produce them to "
+            "their topics as Avro. --rate paces the replay in events per second."
+        ),
+    )
+    replay.add_argument("--exposures", help="exposure.v1 JSONL")
+    replay.add_argument("--outcomes", help="outcome.v1 JSONL")
+    replay.add_argument("--assignments", help="assignment.v1 JSONL")
+    replay.add_argument("--items", help="item.v1 JSONL")
+    replay.add_argument(
+        "--rate", type=float, help="events per second (default: as fast as possible)"
+    )
+    replay.add_argument("--bootstrap", help="bootstrap servers (default: the configured broker)")
+
+    worker = sub.add_parser(
+        "worker",
+        help="run only a stream worker (join more workers to scale out)",
+        description=(
+            "Run one Faust stream worker against RECSYS_KAFKA_BOOTSTRAP (creating missing "
+            "topics). Workers with the same RECSYS_APP_ID share the partitions."
+        ),
+    )
+    worker.add_argument("--partitions", type=int, help="partitions per topic (default 8)")
+
     sub.add_parser("settings", help="print the effective settings, secrets masked")
     return parser
 
@@ -111,6 +142,35 @@ def _configure_logging(level: str) -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
+async def _replay(settings: Settings, args: argparse.Namespace) -> int:
+    from app.replay import ReplaySummary, merge_by_time, read_events, replay
+    from schemas.errors import ConfigError
+    from schemas.registry import open_registry
+
+    files = [
+        (alias, getattr(args, alias))
+        for alias in ("items", "exposures", "outcomes", "assignments")
+        if getattr(args, alias)
+    ]
+    if not files:
+        raise ConfigError("give at least one of --exposures, --outcomes, --assignments, --items")
+    summary = ReplaySummary()
+    events = merge_by_time(read_events(path, alias, summary) for alias, path in files)
+    registry = await open_registry(settings.schema_registry_url)
+    await replay(
+        events,
+        args.bootstrap or settings.bootstrap,
+        registry=registry,
+        salt=settings.user_id_salt,
+        rate=args.rate,
+        total=len(events),
+        progress=sys.stderr.isatty() or len(events) >= 100_000,
+        summary=summary,
+    )
+    print(summary.render())
+    return 1 if summary.rejected or summary.failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -131,6 +191,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "produce":
             return asyncio.run(_produce(settings, args))
+        if args.command == "replay":
+            return asyncio.run(_replay(settings, args))
+        if args.command == "worker":
+            from app.runtime import run_worker_until_signal
+
+            asyncio.run(run_worker_until_signal(settings))
+            return 0
     except RecsysError as exc:
         print(f"recsys: error: {exc}", file=sys.stderr)
         return 1

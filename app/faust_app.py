@@ -1,16 +1,67 @@
-"""The Faust app object, configured from settings for the embedded broker and real Kafka."""
+"""The Faust app object, configured from settings for the embedded broker and real Kafka.
+
+One deliberate change to Faust: table recovery asks for each changelog partition's
+end offset, which Faust takes from ListOffsets. The embedded broker under-reports it
+(see ``schemas.highwater``), which made a restarted worker stop recovering a few
+records early. Our consumer thread takes the larger of ListOffsets and the fetch
+response's high-water mark, which is exact on every broker.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import faust
+from aiokafka import TopicPartition
+from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from app.settings import Settings
+from schemas.highwater import fetch_highwaters
+
+
+class _FetchHighwaterThread(faust_aiokafka.AIOKafkaConsumerThread):
+    bootstrap = ""
+
+    async def _highwaters(self, partitions: list[Any]) -> Mapping[Any, int]:
+        listed = await super()._highwaters(partitions)
+        if self.consumer.in_transaction or not partitions:
+            return listed
+        tps = [TopicPartition(tp.topic, tp.partition) for tp in partitions]
+        fetched = await fetch_highwaters(self.bootstrap, tps)
+        return {
+            tp: max(listed.get(tp, 0), fetched[TopicPartition(tp.topic, tp.partition)])
+            for tp in partitions
+        }
+
+
+def _transport_for(bootstrap: str) -> type[faust_aiokafka.Transport]:
+    thread = type("FetchHighwaterThread", (_FetchHighwaterThread,), {"bootstrap": bootstrap})
+
+    class Consumer(faust_aiokafka.Consumer):
+        def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+            return thread(self, loop=self.loop, beacon=self.beacon)  # type: ignore[no-any-return]
+
+    class Transport(faust_aiokafka.Transport):
+        pass
+
+    Transport.Consumer = Consumer
+    return Transport
+
+
+class RecsysFaustApp(faust.App):
+    """``faust.App`` whose consumer reads end offsets from fetch responses."""
+
+    bootstrap = ""
+
+    def _new_transport(self) -> Any:
+        return _transport_for(self.bootstrap)(self.conf.broker_consumer, self)
 
 
 def make_faust_app(settings: Settings) -> faust.App:
     """One Faust app; its local state lives under ``settings.data_dir``, not the CWD."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return faust.App(
+    app = RecsysFaustApp(
         settings.app_id,
         broker=f"kafka://{settings.bootstrap}",
         store=settings.store,
@@ -27,3 +78,5 @@ def make_faust_app(settings: Settings) -> faust.App:
         key_serializer="raw",
         value_serializer="json",
     )
+    app.bootstrap = settings.bootstrap
+    return app

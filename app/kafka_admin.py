@@ -10,6 +10,9 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from schemas import topics
 from schemas.errors import BrokerError
+from schemas.views import VIEW_TOPICS
+from streams.agents import TICKS_TOPIC
+from streams.messages import ENGAGEMENTS_TOPIC, ITEM_UPDATES_TOPIC
 
 log = logging.getLogger(__name__)
 
@@ -17,12 +20,22 @@ EVENT_TOPICS = (topics.EXPOSURES, topics.OUTCOMES, topics.ASSIGNMENTS)
 
 
 def topic_specs(partitions: int, replication: int) -> list[NewTopic]:
-    """The topics ``recsys up`` creates: the event topics share one partition count."""
+    """The topics ``recsys up`` creates; all share one partition count (joins stay local)."""
     specs = [NewTopic(t, partitions, replication) for t in EVENT_TOPICS]
     specs.append(
         NewTopic(topics.ITEMS, partitions, replication, topic_configs={"cleanup.policy": "compact"})
     )
     specs.append(NewTopic(topics.DEADLETTER, partitions, replication))
+    # Internal topics of the worker: repartitioned updates and wall-clock ticks.
+    specs += [
+        NewTopic(t, partitions, replication)
+        for t in (ENGAGEMENTS_TOPIC, ITEM_UPDATES_TOPIC, TICKS_TOPIC)
+    ]
+    # Serving views: compacted, read whole by every serving replica.
+    specs += [
+        NewTopic(t, partitions, replication, topic_configs={"cleanup.policy": "compact"})
+        for t in VIEW_TOPICS
+    ]
     return specs
 
 

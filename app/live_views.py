@@ -5,14 +5,14 @@ from __future__ import annotations
 import faust
 
 from serving.views import ItemCounts
-from streams.agents import SpineTables
+from streams.agents import StreamTables
 from streams.counts import merge_counts
 
 
 class FaustCountsView:
     """``serving.views.CountsView`` over the spine tables of an in-process worker."""
 
-    def __init__(self, app: faust.App, tables: SpineTables) -> None:
+    def __init__(self, app: faust.App, tables: StreamTables) -> None:
         self.app = app
         self.tables = tables
 

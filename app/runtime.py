@@ -8,6 +8,7 @@ import logging
 import signal
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -17,9 +18,11 @@ from app.kafka_admin import AdminProbe, ensure_topics
 from app.live_views import FaustCountsView
 from app.settings import Settings
 from schemas.codec import AvroCodec
+from schemas.errors import ConfigError
 from schemas.registry import open_registry
 from serving.http import make_app
-from streams.agents import register_spine
+from streams.agents import StreamTables, register_agents
+from streams.state_config import StateConfig
 
 log = logging.getLogger(__name__)
 STOP_BUDGET_S = 8.0
@@ -42,6 +45,16 @@ class Running:
         return f"http://{self.settings.http_host}:{self.http_port}"
 
 
+def state_config(settings: Settings) -> StateConfig:
+    from streams.popularity import PopularityConfig
+
+    return StateConfig(
+        popularity=PopularityConfig(half_life_days=settings.half_life_days),
+        grace_ms=int(settings.grace_s * 1000),
+        grace_wall_ms=int(settings.grace_wall_s * 1000),
+    )
+
+
 async def start_stack(settings: Settings) -> Running:
     """Start everything ``recsys up`` runs and return once the HTTP port listens."""
     broker = None
@@ -57,7 +70,9 @@ async def start_stack(settings: Settings) -> Running:
             log.info("created topics: %s", ", ".join(created))
         codec = AvroCodec(await open_registry(settings.schema_registry_url))
         fapp = make_faust_app(settings)
-        tables = register_spine(fapp, codec, partitions=settings.partitions)
+        tables = register_agents(
+            fapp, codec, partitions=settings.partitions, config=state_config(settings)
+        )
         await fapp.start()
         probe = AdminProbe(settings.bootstrap)
         runner = web.AppRunner(make_app(FaustCountsView(fapp, tables), probe))
@@ -107,3 +122,31 @@ async def run_until_signal(settings: Settings, *, banner: bool = True) -> None:
     finally:
         print("recsys up: stopping…", flush=True)
         await stop_stack(running)
+
+
+async def start_worker(settings: Settings) -> tuple[Any, StreamTables]:
+    """Create topics and start one Faust worker (no HTTP); the caller stops it."""
+    await ensure_topics(settings.bootstrap, settings.partitions, settings.replication_factor)
+    codec = AvroCodec(await open_registry(settings.schema_registry_url))
+    fapp = make_faust_app(settings)
+    tables = register_agents(
+        fapp, codec, partitions=settings.partitions, config=state_config(settings)
+    )
+    await fapp.start()
+    return fapp, tables
+
+
+async def run_worker_until_signal(settings: Settings) -> None:
+    """``recsys worker``: one stream worker until SIGINT/SIGTERM."""
+    if settings.embedded_broker:
+        raise ConfigError("recsys worker needs RECSYS_KAFKA_BOOTSTRAP (a running broker)")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    fapp, _ = await start_worker(settings)
+    print(f"recsys worker: {settings.app_id} on {settings.bootstrap}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await asyncio.wait_for(fapp.stop(), STOP_BUDGET_S)

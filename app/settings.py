@@ -31,6 +31,10 @@ class Settings:
     """Partition count of the input topics (exposures, outcomes, assignments share it)."""
     replication_factor: int = 1
     half_life_days: float = 7.0
+    grace_s: float = 300.0
+    """Event time an outcome waits for its exposure before counting under ``default``."""
+    grace_wall_s: float = 300.0
+    """Wall-clock limit of that wait (an idle partition still releases)."""
     data_dir: Path = Path("var")
     """Where the Faust worker keeps its local state (``<data_dir>/<app_id>-data``)."""
     store: str = "memory://"
@@ -118,6 +122,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         partitions=_int(env, "RECSYS_PARTITIONS", 8, minimum=1),
         replication_factor=_int(env, "RECSYS_REPLICATION_FACTOR", 1, minimum=1),
         half_life_days=_float(env, "RECSYS_HALF_LIFE_DAYS", 7.0),
+        grace_s=_float(env, "RECSYS_GRACE_S", 300.0),
+        grace_wall_s=_float(env, "RECSYS_GRACE_WALL_S", 300.0),
         data_dir=Path(env.get("RECSYS_DATA_DIR", "var")),
         store=store,
         app_id=env.get("RECSYS_APP_ID", "recsys-stream"),

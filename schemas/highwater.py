@@ -26,8 +26,12 @@ async def fetch_highwaters(
     if not tps:
         return {}
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-        fetch_max_wait_ms=50, max_partition_fetch_bytes=1024, client_id="recsys-highwater",
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=50,
+        max_partition_fetch_bytes=1024,
+        client_id="recsys-highwater",
     )
     try:
         await consumer.start()

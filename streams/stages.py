@@ -63,8 +63,9 @@ class RequestStage:
     config: StateConfig
     watermark: dict[int, int] = field(default_factory=dict)
     """Per partition, the highest event time seen (for expiring parked outcomes)."""
-    parked: dict[int, dict[str, int]] = field(default_factory=dict)
-    """Per partition, request_id → event time of its oldest parked outcome."""
+    parked: dict[int, dict[str, tuple[int, int]]] = field(default_factory=dict)
+    """Per partition, request_id → (event time of its oldest parked outcome, wall time
+    it was parked). In memory only: rebuilt from the table after recovery."""
 
     def _emit_attributed(self, em: Emitter, items: list[attribution.Attributed]) -> None:
         pop = self.config.popularity
@@ -96,7 +97,9 @@ class RequestStage:
         self._advance(table, partition, e.timestamp_ms, em)
         return em.out
 
-    def on_outcome(self, table: Table, partition: int, offset: int, o: Outcome) -> list[Derived]:
+    def on_outcome(
+        self, table: Table, partition: int, offset: int, o: Outcome, wall_ms: int = 0
+    ) -> list[Derived]:
         em = Emitter(OUTCOME_STAGE, partition, offset)
         raw = table.get(o.request_id)
         value = raw if raw is not None else [None, None, None]
@@ -108,18 +111,21 @@ class RequestStage:
         table[o.request_id] = [state.to_json(), value[1], offset]
         if state.pending:
             oldest = min(p.timestamp_ms for p in state.pending)
-            self.parked.setdefault(partition, {})[o.request_id] = oldest
+            parked = self.parked.setdefault(partition, {})
+            parked[o.request_id] = (oldest, parked.get(o.request_id, (0, wall_ms))[1])
         self._advance(table, partition, o.timestamp_ms, em)
         return em.out
 
     def _advance(self, table: Table, partition: int, t_ms: int, em: Emitter) -> None:
-        """Move the partition's watermark; release outcomes parked longer than the grace."""
+        """Move the partition's event-time watermark; release what waited past the grace."""
         mark = max(self.watermark.get(partition, t_ms), t_ms)
         self.watermark[partition] = mark
-        parked = self.parked.get(partition)
-        if not parked:
-            return
-        due = sorted(r for r, t in parked.items() if t < mark - self.config.grace_ms)
+        limit = mark - self.config.grace_ms
+        due = sorted(r for r, (t, _) in self.parked.get(partition, {}).items() if t < limit)
+        self._release(table, partition, due, em)
+
+    def _release(self, table: Table, partition: int, due: list[str], em: Emitter) -> None:
+        parked = self.parked.get(partition, {})
         for request_id in due:
             parked.pop(request_id)
             value = table.get(request_id)
@@ -130,23 +136,27 @@ class RequestStage:
             table[request_id] = [state.to_json(), value[1], value[2]]
 
     def on_tick(self, table: Table, partition: int, offset: int, now_ms: int) -> list[Derived]:
-        """A clock tick for one partition: release what waited longer than the grace.
+        """A wall-clock tick for one partition: release what was parked (in wall time)
+        longer than the grace, so an idle partition does not hold outcomes forever.
 
         Ticks reach a partition like any record, so the releases are written from
         within that partition (the table's changelog stays partition-local).
         """
         em = Emitter(TICK_STAGE, partition, offset)
-        self._advance(table, partition, now_ms, em)
+        limit = now_ms - self.config.grace_wall_ms
+        due = sorted(r for r, (_, w) in self.parked.get(partition, {}).items() if w < limit)
+        self._release(table, partition, due, em)
         return em.out
 
-    def rebuild(self, table: Table, partition_of: dict[str, int]) -> None:
-        """After recovery: find parked outcomes again (in-memory index only)."""
+    def rebuild(self, table: Table, partition_of: dict[str, int], wall_ms: int) -> None:
+        """After recovery: find parked outcomes again (their wait restarts now)."""
         self.parked.clear()
         for request_id, value in list(table.items()):
             state = attribution.RequestState.from_json(value[0])
             if state.pending and request_id in partition_of:
                 oldest = min(p.timestamp_ms for p in state.pending)
-                self.parked.setdefault(partition_of[request_id], {})[request_id] = oldest
+                entry = (oldest, wall_ms)
+                self.parked.setdefault(partition_of[request_id], {})[request_id] = entry
 
 
 # --- user stage ----------------------------------------------------------------------

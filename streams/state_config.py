@@ -14,6 +14,9 @@ class StateConfig:
     history: HistoryConfig = field(default_factory=HistoryConfig)
     covis_top_n: int = 50
     grace_ms: int = 5 * 60_000
-    """How long an outcome waits for its exposure before it counts under ``default``."""
+    """Event time an outcome waits for its exposure before it counts under ``default``:
+    released once the partition has seen events this much newer."""
+    grace_wall_ms: int = 5 * 60_000
+    """Wall-clock time the same wait may last (so an idle partition releases too)."""
     publish_interval_s: float = 0.25
     """How often changed views are published to the view topics."""

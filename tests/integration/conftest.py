@@ -26,3 +26,14 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
         yield b
     finally:
         b.stop()
+
+
+@pytest.fixture
+def fresh_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
+    """A broker of the test's own, for tests that compare everything on it to a twin."""
+    b = EmbeddedBroker(free_port(), log_file=tmp_path / "fresh-broker.log")
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()

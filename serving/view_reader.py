@@ -1,0 +1,208 @@
+"""``ViewReader``: every partition of the view topics, held read-only in memory.
+
+Any number of serving replicas can run: each reads the compacted view topics (and the
+catalog topic ``recsys.items.v1``) from the beginning, with no consumer group, and keeps
+following them. It reports "caught up" once it has reached the high-water marks it saw
+at start — taken from fetch responses (``schemas.highwater``), which are exact on every
+broker, unlike ListOffsets on the embedded one.
+
+It implements ``PopularityView``, ``CovisitationView``, ``CatalogView`` and
+``HistoryView`` of ``serving.views``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+
+from schemas import topics
+from schemas.codec import AvroCodec
+from schemas.errors import ContractError
+from schemas.events import Item
+from schemas.highwater import fetch_highwaters
+from schemas.views import (
+    COVISITATION_VIEW,
+    HISTORY_VIEW,
+    POPULARITY_VIEW,
+    DecayedEntry,
+    decode_history,
+    decode_neighbours,
+    decode_popularity,
+    parse_key,
+)
+from serving.views import ItemMeta, ScoredItem
+
+log = logging.getLogger(__name__)
+READ_TOPICS = (POPULARITY_VIEW, COVISITATION_VIEW, HISTORY_VIEW, topics.ITEMS)
+
+
+def _rank_key(e: DecayedEntry, half_life_ms: float) -> tuple[float, str]:
+    """Order of decayed scores, the same at every time: log2(value) + t/h, desc."""
+    strength = math.log2(e.value) + e.t_ms / half_life_ms if e.value > 0 else -math.inf
+    return (-strength, e.item_id)
+
+
+@dataclass
+class ViewState:
+    """The in-memory views (pure: fed records, answers queries)."""
+
+    half_life_ms: float = 7 * 86_400_000.0
+    popularity: dict[tuple[str, str], dict[int, list[DecayedEntry]]] = field(default_factory=dict)
+    merged: dict[tuple[str, str], list[DecayedEntry]] = field(default_factory=dict)
+    by_item: dict[tuple[str, str], dict[str, DecayedEntry]] = field(default_factory=dict)
+    covisitation: dict[tuple[str, str, str], list[tuple[str, int]]] = field(default_factory=dict)
+    history: dict[tuple[str, str], list[tuple[str, int]]] = field(default_factory=dict)
+    catalog: dict[tuple[str, str], ItemMeta] = field(default_factory=dict)
+
+    def put_popularity(self, tenant: str, surface: str, partition: int, raw: bytes) -> None:
+        self.half_life_ms, entries = decode_popularity(raw)
+        parts = self.popularity.setdefault((tenant, surface), {})
+        parts[partition] = entries
+        everything = [e for es in parts.values() for e in es]
+        everything.sort(key=lambda e: _rank_key(e, self.half_life_ms))
+        self.merged[(tenant, surface)] = everything
+        self.by_item[(tenant, surface)] = {e.item_id: e for e in everything}
+
+    def _at(self, e: DecayedEntry, now_ms: int) -> float:
+        return float(e.value * 2.0 ** (-(now_ms - e.t_ms) / self.half_life_ms))
+
+    def top(self, tenant: str, surface: str, n: int, now_ms: int) -> list[ScoredItem]:
+        entries = self.merged.get((tenant, surface), [])[:n]
+        return [ScoredItem(e.item_id, self._at(e, now_ms)) for e in entries]
+
+    def score(self, tenant: str, surface: str, item_id: str, now_ms: int) -> float:
+        e = self.by_item.get((tenant, surface), {}).get(item_id)
+        return 0.0 if e is None else self._at(e, now_ms)
+
+    def neighbors(self, tenant: str, surface: str, item_id: str, n: int) -> list[ScoredItem]:
+        pairs = self.covisitation.get((tenant, surface, item_id), [])[:n]
+        return [ScoredItem(i, float(c)) for i, c in pairs]
+
+    def get(self, tenant: str, item_id: str) -> ItemMeta | None:
+        return self.catalog.get((tenant, item_id))
+
+    def recent(self, tenant: str, user_id: str, n: int) -> list[tuple[str, int]]:
+        return self.history.get((tenant, user_id), [])[:n]
+
+    def apply(self, record: ConsumerRecord[bytes, bytes], codec: AvroCodec) -> None:
+        """Fold one record of a view topic or the catalog topic."""
+        if record.topic == topics.ITEMS:
+            self._apply_item(record, codec)
+            return
+        if record.key is None or record.value is None:
+            return
+        parts = parse_key(record.key)
+        if record.topic == POPULARITY_VIEW:
+            tenant, surface, partition = parts
+            self.put_popularity(tenant, surface, int(partition), record.value)
+        elif record.topic == COVISITATION_VIEW:
+            tenant, surface, anchor = parts
+            self.covisitation[(tenant, surface, anchor)] = decode_neighbours(record.value)
+        elif record.topic == HISTORY_VIEW:
+            tenant, user = parts
+            self.history[(tenant, user)] = decode_history(record.value)
+
+    def _apply_item(self, record: ConsumerRecord[bytes, bytes], codec: AvroCodec) -> None:
+        if record.value is None:  # tombstone: the item left the catalog
+            if record.key is not None:
+                item_id = record.key.decode()
+                for key in [k for k in self.catalog if k[1] == item_id]:
+                    del self.catalog[key]
+            return
+        try:
+            item = codec.decode(record.value, expected="item.v1")
+        except ContractError:
+            return  # the worker dead-letters it; the view just does not show it
+        if not isinstance(item, Item):
+            return
+        tags = frozenset(t.strip().lower() for t in item.tags if t.strip())
+        self.catalog[(item.tenant, item.item_id)] = ItemMeta(
+            item.item_id, tags, item.price, item.timestamp_ms, item.available
+        )
+
+
+class ViewReader(ViewState):
+    """``ViewState`` kept current from Kafka by a background task."""
+
+    def __init__(self, bootstrap: str, codec: AvroCodec | None = None) -> None:
+        super().__init__()
+        self.bootstrap = bootstrap
+        self.codec = codec or AvroCodec()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._targets: dict[TopicPartition, int] = {}
+        self._lagging: set[TopicPartition] = set()
+        self.records = 0
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            client_id="recsys-view-reader",
+        )
+        await consumer.start()
+        try:
+            await consumer.topics()  # loads metadata so partitions are known
+            tps = [
+                TopicPartition(t, p)
+                for t in READ_TOPICS
+                for p in sorted(consumer.partitions_for_topic(t) or ())
+            ]
+            self._targets = await fetch_highwaters(self.bootstrap, tps)
+            self._lagging = {tp for tp, hw in self._targets.items() if hw > 0}
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+        except BaseException:
+            await consumer.stop()
+            raise
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._run(), name="view-reader")
+
+    async def _run(self) -> None:
+        consumer = self._consumer
+        if consumer is None:
+            return
+        while True:
+            try:
+                batch = await consumer.getmany(timeout_ms=200, max_records=5000)
+            except KafkaError:
+                log.warning("view reader fetch failed; retrying", exc_info=True)
+                await asyncio.sleep(0.5)
+                continue
+            for records in batch.values():
+                for record in records:
+                    self.apply(record, self.codec)
+                    self.records += 1
+            if self._lagging:
+                await self._refresh_lagging()
+
+    def caught_up(self) -> bool:
+        """True once every partition reached the high-water mark seen at start."""
+        return self._consumer is not None and not self._lagging
+
+    async def _refresh_lagging(self) -> None:
+        consumer = self._consumer
+        if consumer is None:
+            return
+        for tp in list(self._lagging):
+            if await consumer.position(tp) >= self._targets[tp]:
+                self._lagging.discard(tp)
+
+    def ready(self) -> bool:
+        return self.caught_up()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
