@@ -41,9 +41,8 @@ def differences(view: ViewState, twin: TwinState, top_k: int) -> list[str]:
         out.append(f"co-visitation: {len(missing)} anchors missing, {len(wrong)} differ")
     want_history = {k: list(v) for k, v in twin.history.items()}
     if view.history != want_history:
-        out.append(
-            f"history differs for {sum(view.history.get(k) != v for k, v in want_history.items())} users"
-        )
+        wrong_users = sum(view.history.get(k) != v for k, v in want_history.items())
+        out.append(f"history differs for {wrong_users} users")
     want_catalog = {k: frozenset(e.tags) for k, e in twin.catalog.items()}
     got_catalog = {k: m.tags for k, m in view.catalog.items()}
     if got_catalog != want_catalog:
