@@ -51,9 +51,9 @@ def ring() -> KeyRing:
 
 @asynccontextmanager
 async def harness(views: InMemoryViews | None = None, *, keys: KeyRing | None | str = "ring",
-                  **settings: Any) -> AsyncIterator[Harness]:
+                  sink: Any = None, **settings: Any) -> AsyncIterator[Harness]:
     views = views or small_views()
-    sink = InMemorySink()
+    sink = sink if sink is not None else InMemorySink()
     store = InMemoryConfigStore()
     clock = {"mono": 0.0}
     deps = ServingDeps(

@@ -1,0 +1,91 @@
+"""The exposure path off the hot path: bounded queue, drop counter, drain on stop."""
+
+from __future__ import annotations
+
+import asyncio
+
+from schemas.events import Event, Exposure, ExposureItem
+from serving.exposure import Served, exposure_event
+from serving.request import RequestContext, UserRef
+from serving.sink import InMemorySink, QueueSink
+
+
+def exposure(n: int) -> Exposure:
+    return Exposure(f"r{n}", "u", "2026-01-01T00:00:00Z", (ExposureItem("a", 1),))
+
+
+class SlowPublisher:
+    def __init__(self) -> None:
+        self.sent: list[Event] = []
+        self.release = asyncio.Event()
+        self.flushed = 0
+        self.fail_on: set[str] = set()
+
+    async def send(self, event: Event) -> None:
+        await self.release.wait()
+        if event.key() in self.fail_on:
+            raise RuntimeError("broker said no")
+        self.sent.append(event)
+
+    async def flush(self) -> None:
+        self.flushed += 1
+
+
+async def test_emit_never_blocks_and_counts_drops_when_full():
+    pub = SlowPublisher()
+    sink = QueueSink(pub, maxsize=2)
+    await sink.start()
+    results = [sink.emit(exposure(n)) for n in range(5)]
+    # the drain task has not run yet: 2 fit in the queue, 3 are dropped
+    assert results == [True, True, False, False, False]
+    assert sink.dropped == 3
+    pub.release.set()
+    await sink.stop()
+    assert [e.key() for e in pub.sent] == ["r0", "r1"]
+    assert (sink.sent, sink.failed, pub.flushed) == (2, 0, 1)
+
+
+async def test_publish_failures_are_counted_not_raised():
+    pub = SlowPublisher()
+    pub.fail_on = {"r1"}
+    pub.release.set()
+    sink = QueueSink(pub, maxsize=10)
+    await sink.start()
+    for n in range(3):
+        assert sink.emit(exposure(n))
+    await sink.stop()
+    assert (sink.sent, sink.failed) == (2, 1)
+
+
+async def test_in_memory_sink_capacity():
+    sink = InMemorySink(capacity=1)
+    assert sink.emit(exposure(0)) and not sink.emit(exposure(1))
+    assert sink.dropped == 1
+
+
+def test_exposure_event_fields():
+    served = Served("r1", "t1", "home", "2026-01-01T00:00:00.000Z", ("x", "y"), "vip",
+                    UserRef(session_id="s1"), RequestContext(locale="fi-FI"),
+                    "algo@1", "cfg", "", None, 12.5)
+    event = exposure_event(served, "salt")
+    assert event.check() is event
+    assert [(i.item_id, i.rank) for i in event.items] == [("x", 1), ("y", 2)]
+    assert event.context == {"tenant_id": "t1", "surface": "home", "segment": "vip",
+                             "algo_version": "algo@1", "config_version": "cfg",
+                             "locale": "fi-FI"}
+    assert (event.latency_ms, event.error) == (12.5, False)
+    assert len(event.user_id) == 64 and event.user_id != "s1"
+
+
+async def test_a_stuck_broker_never_delays_the_response():
+    from tests.unit.serving.app_fixtures import harness
+
+    pub = SlowPublisher()  # never released while requests run
+    sink = QueueSink(pub, maxsize=1)
+    async with harness(sink=sink) as hs:
+        body = {"surface": "home", "k": 1, "user": {"user_id": "u"}}
+        statuses = [(await hs.post("/v1/recommend", body)).status for _ in range(3)]
+        assert statuses == [200, 200, 200]
+        assert sink.dropped >= 1  # the queue of 1 overflowed instead of blocking
+        pub.release.set()
+    assert pub.sent and all(e.SCHEMA == "exposure.v1" for e in pub.sent)
