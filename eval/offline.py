@@ -50,9 +50,19 @@ def segment_key(context: Mapping[str, str], slice_keys: Sequence[str]) -> str:
     return "|".join(f"{key}={context.get(key, '')}" for key in sorted(slice_keys))
 
 
+def _segment_name(ordered_keys: Sequence[str], values: Sequence[str]) -> str:
+    if not ordered_keys:
+        return ALL_SEGMENT
+    return "|".join(f"{key}={value}" for key, value in zip(ordered_keys, values, strict=True))
+
+
 def recommended_items(exposure: Exposure) -> tuple[str, ...]:
-    """Item ids stably sorted by rank."""
-    return tuple(item.item_id for item in sorted(exposure.items, key=lambda i: i.rank))
+    """Item ids stably sorted by rank (logs are usually in rank order already)."""
+    items = exposure.items
+    ranks = [item.rank for item in items]
+    if ranks == sorted(ranks):
+        return tuple(item.item_id for item in items)
+    return tuple(item.item_id for item in sorted(items, key=lambda i: i.rank))
 
 
 def relevant_items(outcomes: Iterable[Outcome]) -> frozenset[str]:
@@ -86,7 +96,8 @@ def evaluate_offline(
     """
     needs_dist = dataset_level and any(isinstance(s.definition, DatasetMetric) for s in specs)
     total = _Tally(specs, needs_dist)
-    segments: dict[str, _Tally] = {}
+    segments: dict[tuple[str, ...], _Tally] = {}  # by slice values; named at the end
+    ordered_keys = sorted(slice_keys)
     case_fns = [
         (i, s.definition.fn, s.k)
         for i, s in enumerate(specs)
@@ -96,24 +107,35 @@ def evaluate_offline(
     for case in cases:
         recommended = recommended_items(case.exposure)
         relevant = relevant_items(case.outcomes)
-        key = segment_key(case.exposure.context, slice_keys)
-        segment = segments.get(key)
+        context = case.exposure.context
+        slice_values = tuple([context.get(key, "") for key in ordered_keys])
+        segment = segments.get(slice_values)
         if segment is None:
-            segment = segments[key] = _Tally(specs, needs_dist)
-        for tally in (total, segment):
-            tally.cases += 1
-            if tally.dist is not None:
-                tally.dist.add(recommended, relevant)
+            segment = segments[slice_values] = _Tally(specs, needs_dist)
+        total.cases += 1
+        segment.cases += 1
+        if segment.dist is not None:
+            # Only the segment's tally is fed; the global one is their exact (integer) sum.
+            segment.dist.add(recommended, relevant)
         for index, fn, k in case_fns:
             value = fn(recommended, relevant, k)
             total.sums[index] += value
             segment.sums[index] += value
             if keep_case_values:
                 values[specs[index].label].append(value)
+    if total.dist is not None:
+        for segment in segments.values():
+            if segment.dist is not None:
+                total.dist.merge(segment.dist)
     return OfflineResult(
         cases=total.cases,
         metrics=_finish(total, specs),
-        by_segment={key: _finish(segments[key], specs) for key in sorted(segments)},
+        by_segment=dict(
+            sorted(
+                (_segment_name(ordered_keys, key), _finish(tally, specs))
+                for key, tally in segments.items()
+            )
+        ),
         case_values=values if keep_case_values else {},
     )
 

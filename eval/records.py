@@ -11,16 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from eval.timeparse import parse_rfc3339
 
 EMPTY_CONTEXT: Mapping[str, str] = {}
 
 
-@dataclass(frozen=True, slots=True)
-class ExposureItem:
-    """One ranked item of an exposure, with optional OPE propensities (§1.9)."""
+class ExposureItem(NamedTuple):
+    """One ranked item of an exposure, with optional OPE propensities (§1.9).
+
+    A NamedTuple rather than a frozen dataclass: it is just as immutable and typed,
+    and builds ~2.5× faster, which matters at ten items per exposure line.
+    """
 
     item_id: str
     rank: int
@@ -152,18 +155,28 @@ def _items(obj: Mapping[str, Any]) -> tuple[ExposureItem, ...]:
         return ()
     if not isinstance(value, list):
         raise ValueError(f"field 'items' must be an array, got {type(value).__name__}")
-    items = []
+    items: list[ExposureItem] = []
+    append = items.append
+    # The hot loop of every run: exact-type fast paths, the checked helpers otherwise.
     for raw in value:
-        item = _obj(raw, "each of 'items'")
-        items.append(
-            ExposureItem(
-                item_id=_str(item, "item_id"),
-                rank=_int(item, "rank"),
-                propensity=_num(item, "propensity"),
-                logging_propensity=_num(item, "logging_propensity"),
-                target_propensity=_num(item, "target_propensity"),
-            )
-        )
+        if type(raw) is not dict:
+            raise ValueError(f"each of 'items' must be a JSON object, got {type(raw).__name__}")
+        item_id = raw.get("item_id")
+        if type(item_id) is not str:
+            item_id = _str(raw, "item_id")
+        rank = raw.get("rank")
+        if type(rank) is not int:
+            rank = _int(raw, "rank")
+        propensity = raw.get("propensity")
+        if propensity is not None and type(propensity) is not float:
+            propensity = _num(raw, "propensity")
+        logging = raw.get("logging_propensity")
+        if logging is not None and type(logging) is not float:
+            logging = _num(raw, "logging_propensity")
+        target = raw.get("target_propensity")
+        if target is not None and type(target) is not float:
+            target = _num(raw, "target_propensity")
+        append(ExposureItem(item_id, rank, propensity, logging, target))
     return tuple(items)
 
 

@@ -29,6 +29,14 @@ class DistributionTally:
         for k, counts in self.topk_counts.items():
             counts.update(recommended[:k])
 
+    def merge(self, other: DistributionTally) -> None:
+        """Add another tally of disjoint cases (all counts are integers: the sum is exact)."""
+        self.full_counts.update(other.full_counts)
+        self.full_entries += other.full_entries
+        self.relevant_items |= other.relevant_items
+        for k, counts in self.topk_counts.items():
+            counts.update(other.topk_counts[k])
+
 
 def coverage(tally: DistributionTally, k: int) -> float:
     """|distinct items in any top-k| / |distinct items in any full list ∪ any relevant set|."""
