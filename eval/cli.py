@@ -28,7 +28,8 @@ import orjson
 
 from eval import REPORT_VERSION
 from eval.baseline import Baseline, baseline_from_report
-from eval.config import EvalConfig, load_config
+from eval.config import EvalConfig
+from eval.config_normalize import load_config
 from eval.fingerprint import dataset_fingerprint
 from eval.modes import MODE_RUNNERS
 from eval.modes.context import RunContext

@@ -1,24 +1,20 @@
 """The eval config YAML (spec §3.3): frozen dataclasses, strict keys, original defaults.
 
-``load_config`` decodes strictly (unknown key → ConfigError naming file, line and
-key), then ``normalize`` applies the original's zero → default rules and checks
-values (metric names, k > 0, enums, time split). The one key beyond the original
+``eval.config_normalize.load_config`` decodes strictly (unknown key → ConfigError
+naming file, line and key), then applies the original's zero → default rules and
+checks values (metric names, k > 0, enums, time split). The one key beyond the original
 is ``experiment.request_ctr`` (our per-request CTR, off by default so reports stay
 byte-compatible).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from eval.metrics.registry import MetricSpec, resolve
-from eval.stats.correction import CORRECTIONS
 from eval.timeparse import parse_rfc3339
 from eval.timesplit import Window
-from eval.yamlstrict import load_strict
 from schemas.errors import ConfigError
 
 MODES = ("offline", "experiment", "ope", "interleaving", "aa-check")
@@ -245,142 +241,3 @@ class EvalConfig:
         if split is None:
             return None
         return Window(parse_rfc3339(split.test.start), parse_rfc3339(split.test.end))
-
-
-def load_config(path: Path, *, mode_override: str | None = None) -> EvalConfig:
-    """Load, default and validate an eval config; ``--mode`` overrides ``mode:``."""
-    config = load_strict(EvalConfig, path)
-    return normalize(config, mode_override=mode_override, source=str(path))
-
-
-def _choice(value: str, allowed: tuple[str, ...], key: str, source: str, default: str) -> str:
-    chosen = value.strip().lower() or default
-    if chosen not in allowed:
-        raise ConfigError(f"{source}: {key} must be one of {', '.join(allowed)}, got {value!r}")
-    return chosen
-
-
-def _positive(value: float, default: float) -> float:
-    return value if value > 0 else default
-
-
-def normalize(config: EvalConfig, *, mode_override: str | None, source: str) -> EvalConfig:
-    """Apply the original's defaults (config_normalize.go) and check every value."""
-    mode = _choice(mode_override or config.mode, MODES, "mode", source, "offline")
-    offline = _normalize_offline(config.offline, mode, source)
-    experiment = _normalize_experiment(config.experiment, source)
-    ope = config.ope
-    ope = dataclasses.replace(
-        ope,
-        reward_event=_choice(
-            ope.reward_event, ("click", "conversion"), "ope.reward_event", source, "click"
-        ),
-        unit=_choice(ope.unit, ("request", "item"), "ope.unit", source, "request"),
-        reward_aggregation=_choice(
-            ope.reward_aggregation, ("sum", "max"), "ope.reward_aggregation", source, "sum"
-        ),
-        position_discount=_choice(
-            ope.position_discount, ("none", "log2"), "ope.position_discount", source, "none"
-        ),
-        min_propensity=_positive(ope.min_propensity, 1e-6),
-    )
-    if ope.top_k < 0 or ope.clipping < 0:
-        raise ConfigError(f"{source}: ope.top_k and ope.clipping must be >= 0")
-    inter = config.interleaving
-    inter = dataclasses.replace(
-        inter,
-        algorithm=_choice(
-            inter.algorithm,
-            ("team_draft", "balanced", "optimized"),
-            "interleaving.algorithm",
-            source,
-            "team_draft",
-        ),
-    )
-    scale = dataclasses.replace(
-        config.scale,
-        mode=_choice(
-            config.scale.mode, ("memory", "stream", "duckdb"), "scale.mode", source, "memory"
-        ),
-    )
-    return dataclasses.replace(
-        config,
-        mode=mode,
-        offline=offline,
-        experiment=experiment,
-        ope=ope,
-        interleaving=inter,
-        scale=scale,
-    )
-
-
-def _normalize_offline(offline: OfflineConfig, mode: str, source: str) -> OfflineConfig:
-    if mode == "offline" and not offline.metrics:
-        raise ConfigError(
-            f"{source}: offline.metrics is required (a non-empty list of {{name, k}})"
-        )
-    metrics = []
-    for index, metric in enumerate(offline.metrics):
-        name = resolve(metric.name)
-        if metric.k <= 0:
-            raise ConfigError(
-                f"{source}: offline.metrics[{index}] ({metric.name}): k must be > 0, got {metric.k}"
-            )
-        metrics.append(MetricConfig(name, metric.k))
-    split = offline.time_split
-    if split is not None:
-        bounds = {
-            "train.start": split.train.start,
-            "train.end": split.train.end,
-            "test.start": split.test.start,
-            "test.end": split.test.end,
-        }
-        parsed = {}
-        for key, text in bounds.items():
-            if not text:
-                raise ConfigError(f"{source}: offline.time_split.{key} is required")
-            try:
-                parsed[key] = parse_rfc3339(text)
-            except ValueError as exc:
-                raise ConfigError(f"{source}: offline.time_split.{key}: {exc}") from None
-        if parsed["train.end"] > parsed["test.start"]:
-            raise ConfigError(f"{source}: offline.time_split: train.end must be <= test.start")
-    boot = offline.bootstrap
-    boot = dataclasses.replace(
-        boot,
-        iterations=boot.iterations if boot.iterations > 0 else 200,
-        ci_level=boot.ci_level if 0 < boot.ci_level < 1 else 0.95,
-    )
-    return dataclasses.replace(offline, metrics=tuple(metrics), bootstrap=boot)
-
-
-def _normalize_experiment(experiment: ExperimentConfig, source: str) -> ExperimentConfig:
-    mc = experiment.multiple_comparisons
-    method = mc.method.strip().lower() or "fdr_bh"
-    if method not in CORRECTIONS:
-        raise ConfigError(
-            f"{source}: experiment.multiple_comparisons.method must be one of "
-            f"{', '.join(sorted(CORRECTIONS))}, got {mc.method!r}"
-        )
-    power = experiment.power
-    srm = experiment.srm
-    return dataclasses.replace(
-        experiment,
-        primary_metrics=tuple(m.lower() for m in experiment.primary_metrics) or ("ctr",),
-        multiple_comparisons=MultipleComparisonsConfig(method, _positive(mc.alpha, 0.05)),
-        power=dataclasses.replace(
-            power,
-            metric=power.metric or "ctr",
-            alpha=_positive(power.alpha, 0.05),
-            power=_positive(power.power, 0.8),
-        ),
-        srm=dataclasses.replace(
-            srm,
-            alpha=_positive(srm.alpha, 0.001),
-            min_sample=srm.min_sample if srm.min_sample > 0 else 100,
-        ),
-        aa_check=dataclasses.replace(
-            experiment.aa_check,
-            thresholds=experiment.aa_check.thresholds or (0.05, 0.01, 0.001),
-        ),
-    )

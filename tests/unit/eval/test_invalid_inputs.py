@@ -187,6 +187,12 @@ CASES = [
         r"offline\.time_split is not supported with scale\.mode stream",
     ),
     (
+        "duckdb scale mode without duckdb",
+        {"config.yaml": OFFLINE + "scale: {mode: duckdb}\n"},
+        ConfigError,
+        r"scale\.mode duckdb is not available in this build",
+    ),
+    (
         "OPE in stream mode",
         {"config.yaml": "mode: ope\nscale: {mode: stream}\n"},
         ConfigError,
