@@ -97,9 +97,9 @@ def resolve_principal(
     open_roles: frozenset[str] = frozenset(),
 ) -> Principal:
     """Who is calling, for which tenant; 401/403/400 problems otherwise."""
-    header = (tenant_header or "").strip() or None
+    header = tenant_header
     if header is not None:
-        check_tenant(header)
+        check_tenant(header)  # exact: a blank or padded header is a 400, not "absent"
     if ring is None:
         if header is None:
             raise _forbidden("RECSYS_TENANT_SCOPE_REQUIRED",

@@ -80,9 +80,12 @@ def opt_bool(doc: Mapping[str, Any], key: str, where: str, default: bool) -> boo
 
 
 def opt_int(doc: Mapping[str, Any], key: str, where: str) -> int | None:
+    """An optional integer; ``5.0`` counts as 5, as JSON Schema's ``integer`` says."""
     value = doc.get(key)
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise bad(f"{where}{key} must be an integer")
     return value

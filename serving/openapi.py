@@ -12,6 +12,11 @@ from serving.request import EXPLAIN_LEVELS, MAX_ANCHOR_IDS, MAX_ID_LIST, MAX_K, 
 
 J = "application/json"
 IDS = {"type": "array", "items": {"type": "string"}}
+TEXT = {"type": "string", "pattern": "\\S"}  # trimmed before use: blank counts as absent
+
+
+def _text(max_len: int) -> dict[str, Any]:
+    return {"type": "string", "maxLength": max_len}
 
 
 def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
@@ -28,21 +33,23 @@ def _ids(limit: int) -> dict[str, Any]:
 
 TAGS = _ids(MAX_TAGS)
 SAFE = {"type": "string", "pattern": "^[A-Za-z0-9._~-]{1,128}$"}
-USER = _obj({"user_id": {"type": "string"}, "anonymous_id": {"type": "string"},
-             "session_id": {"type": "string"}})
+USER = {**_obj({"user_id": _text(256), "anonymous_id": _text(256),
+                "session_id": _text(256)}),
+        "anyOf": [{"required": [n], "properties": {n: {**TEXT, "maxLength": 256}}}
+                  for n in ("user_id", "anonymous_id", "session_id")]}
 RECOMMEND = _obj({
     "surface": SAFE,
-    "segment": {"type": "string", "maxLength": 128},
+    "segment": _text(128),
     "k": {"type": "integer", "minimum": 1, "maximum": MAX_K},
     "user": USER,
-    "context": _obj({"locale": {"type": "string"}, "device": {"type": "string"},
-                     "country": {"type": "string"},
+    "context": _obj({"locale": _text(64), "device": _text(64), "country": _text(64),
                      "now": {"type": "string", "format": "date-time"}}),
     "anchors": _obj({"item_ids": _ids(MAX_ANCHOR_IDS),
                      "max_anchors": {"type": "integer", "minimum": 1}}),
     "candidates": _obj({"include_ids": _ids(MAX_ID_LIST), "exclude_ids": _ids(MAX_ID_LIST)}),
     "constraints": _obj({"required_tags": TAGS, "forbidden_tags": TAGS,
                          "max_per_tag": {"type": "object", "maxProperties": MAX_TAGS,
+                                         "propertyNames": TEXT,
                                          "additionalProperties": {"type": "integer",
                                                                   "minimum": 0}}}),
     "weights": _obj({n: {"type": "number", "minimum": 0} for n in ("pop", "cooc", "emb")}),
@@ -50,10 +57,14 @@ RECOMMEND = _obj({
                      "explain": {"enum": list(EXPLAIN_LEVELS)},
                      "include_trace": {"type": "boolean"},
                      "seed": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}}),
-    "experiment": _obj({"id": {"type": "string"}, "variant": {"type": "string"}}),
+    "experiment": _obj({"id": _text(128), "variant": _text(128)}),
 }, ["surface", "user"])
+RECOMMEND["description"] = (
+    "Two rules JSON Schema cannot state: anchors.max_anchors must be ≥ the number of "
+    "distinct item_ids (else 422), and options.explain other than none needs k ≤ 50 "
+    "(else 422 RECSYS_EXPLAIN_TOO_LARGE).")
 SIMILAR = _obj({
-    "surface": SAFE, "segment": {"type": "string"}, "item_id": {"type": "string"},
+    "surface": SAFE, "segment": _text(128), "item_id": {**TEXT, "maxLength": 256},
     "k": {"type": "integer", "minimum": 1, "maximum": MAX_K},
     "constraints": _obj({"required_tags": TAGS, "forbidden_tags": TAGS}),
     "options": _obj({"include_reasons": {"type": "boolean"}}),
@@ -71,7 +82,6 @@ PROBLEM = {"type": "object", "required": ["type", "title", "status", "code", "re
                           "status": {"type": "integer"}, "detail": {"type": "string"},
                           "instance": {"type": "string"}, "code": {"type": "string"},
                           "request_id": {"type": "string"}}}
-ANY_JSON: dict[str, Any] = {}
 
 
 def _op(summary: str, ok: dict[str, Any], body: dict[str, Any] | None = None,
@@ -88,12 +98,40 @@ def _op(summary: str, ok: dict[str, Any], body: dict[str, Any] | None = None,
         op["requestBody"] = {"required": True, "content": {J: {"schema": body}}}
     if secured:
         op["parameters"] = [{"name": "X-Org-Id", "in": "header", "required": False,
-                             "schema": {"type": "string"}}]
+                             "schema": SAFE}]
         op["security"] = [{"apiKey": []}]
     return op
 
 
 TENANT_PARAM = {"name": "tenant_id", "in": "path", "required": True, "schema": SAFE}
+NUM = {"type": "number", "minimum": 0}
+CONFIG = _obj({
+    "weights": _obj({"pop": NUM, "cooc": NUM, "emb": NUM}),
+    "flags": {"type": "object", "additionalProperties": {"type": "boolean"}},
+    "limits": _obj({"max_k": {"type": "integer", "minimum": 0},
+                    "max_exclude_ids": {"type": "integer", "minimum": 0}}),
+    "algo": _text(64),
+})
+_RULE_COMMON: dict[str, Any] = {
+    "rule_id": _text(128),
+    "action": {"enum": ["block", "blocklist", "ban", "exclude", "suppress", "pin", "pinned",
+                        "force", "boost", "promote", "increase"]},
+    "surface": _text(128), "segment": _text(128), "priority": {"type": "integer"},
+    "enabled": {"type": "boolean"}, "boost_value": {"type": "number"},
+    "max_pins": {"type": "integer"},
+    "valid_from": {"type": "string", "format": "date-time"},
+    "valid_until": {"type": "string", "format": "date-time"},
+}
+RULE = {"oneOf": [
+    _obj({**_RULE_COMMON, "target_type": {"enum": ["item", "items", "product"]},
+          "item_ids": {"type": "array", "minItems": 1, "items": TEXT}},
+         ["action", "target_type", "item_ids"]),
+    _obj({**_RULE_COMMON, "target_type": {"enum": ["tag", "label", "brand", "category", "cat"]},
+          "target_key": TEXT}, ["action", "target_type", "target_key"]),
+]}
+RULES = {"description": "An array of rules; the parser also accepts an object wrapping one "
+                        "under rules/items/data, a single rule, and the aliases of spec §4.6.",
+         "type": "array", "items": RULE}
 
 
 def _admin(ops: dict[str, Any]) -> dict[str, Any]:
@@ -117,19 +155,19 @@ def document() -> dict[str, Any]:
             "/v1/admin/tenants/{tenant_id}/config": _admin({
                 "get": _op("Current tenant config", {"type": "object"}),
                 "put": _op("Write tenant config (If-Match for optimistic concurrency)",
-                           {"type": "object"}, {"type": "object"}),
+                           {"type": "object"}, CONFIG),
             }),
             "/v1/admin/tenants/{tenant_id}/rules": _admin({
                 "get": _op("Current tenant rules", {"type": "object"}),
                 "put": _op("Write tenant rules (If-Match for optimistic concurrency)",
-                           {"type": "object"}, ANY_JSON),
+                           {"type": "object"}, RULES),
             }),
             "/v1/admin/tenants/{tenant_id}/cache/invalidate": _admin({
                 "post": _op("Invalidate cached config, rules or popularity",
                             {"type": "object"},
-                            _obj({"targets": {"type": "array", "items": {
+                            _obj({"targets": {"type": "array", "maxItems": 10, "items": {
                                 "enum": ["config", "rules", "popularity"]}},
-                                "surface": {"type": "string"}})),
+                                "surface": _text(128)})),
             }),
             "/v1/admin/tenants/{tenant_id}/audit": _admin({
                 "get": {**_op("Audit trail, newest first", {"type": "object"}),

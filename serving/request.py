@@ -117,11 +117,10 @@ def _some(**values: Any) -> dict[str, Any]:
 
 def parse_surface(doc: dict[str, Any]) -> str:
     surface = doc.get("surface")
-    if surface is None or (isinstance(surface, str) and not surface.strip()):
+    if surface is None or surface == "":
         raise f.unprocessable("surface is required (a non-empty string)")
     if not isinstance(surface, str):
         raise f.bad("surface must be a string")
-    surface = surface.strip()
     if not SAFE_SEGMENT.match(surface):
         raise f.unprocessable("surface must be a safe path segment ([A-Za-z0-9._~-], ≤128)")
     return surface
@@ -158,6 +157,8 @@ def parse_max_per_tag(constraints: dict[str, Any]) -> tuple[tuple[str, int], ...
         key = tag.strip().lower()
         if not key:
             raise f.unprocessable("constraints.max_per_tag keys must be non-empty tags")
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)
         if isinstance(limit, bool) or not isinstance(limit, int):
             raise f.bad(f"constraints.max_per_tag[{tag!r}] must be an integer")
         if limit < 0:

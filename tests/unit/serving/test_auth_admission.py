@@ -38,7 +38,11 @@ def test_principal_takes_the_key_tenant_and_checks_the_header():
     ring.add("k", "t1", ["viewer"])
     p = resolve_principal(ring, "k", None, 0)
     assert (p.tenant, p.roles, p.kind) == ("t1", frozenset({"viewer"}), "api_key")
-    assert resolve_principal(ring, "k", " t1 ", 0).tenant == "t1"
+    assert resolve_principal(ring, "k", "t1", 0).tenant == "t1"
+    for bad in ("", " t1 ", "t/1"):
+        with pytest.raises(ServingError) as info:
+            resolve_principal(ring, "k", bad, 0)
+        assert (info.value.status, info.value.code) == (400, "RECSYS_INVALID_TENANT")
     with pytest.raises(ServingError) as info:
         resolve_principal(ring, "k", "t2", 0)
     assert info.value.code == "RECSYS_TENANT_SCOPE_MISMATCH"

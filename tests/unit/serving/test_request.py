@@ -75,6 +75,11 @@ INVALID: list[tuple[bytes, int, str, str]] = [
     (orjson.dumps({"surface": "home", "user": {"user_id": "  "}}), 422,
      "RECSYS_UNPROCESSABLE_ENTITY", "user needs"),
     (body(k="5"), 400, "RECSYS_INVALID_REQUEST", "k must be an integer"),
+    (body(k=5.5), 400, "RECSYS_INVALID_REQUEST", "k must be an integer"),
+    (b'{"surface":"home","user":{"user_id":"\\udacd"}}', 400, "RECSYS_INVALID_REQUEST",
+     "malformed JSON"),
+    (orjson.dumps({"surface": " home", **U}), 422, "RECSYS_UNPROCESSABLE_ENTITY",
+     "safe path segment"),
     (body(k=True), 400, "RECSYS_INVALID_REQUEST", "k must be an integer"),
     (body(k=0), 422, "RECSYS_UNPROCESSABLE_ENTITY", "between 1 and 200"),
     (body(k=201), 422, "RECSYS_UNPROCESSABLE_ENTITY", "between 1 and 200"),
@@ -114,3 +119,9 @@ def test_invalid_input(raw: bytes, status: int, code: str, message: str) -> None
         parse_recommend(raw)
     assert (info.value.status, info.value.code) == (status, code)
     assert re.search(message, str(info.value)), str(info.value)
+
+
+def test_integral_floats_count_as_integers_like_json_schema_says():
+    req = parse_recommend(body(k=5.0, options={"seed": 7.0},
+                               constraints={"max_per_tag": {"a": 2.0}}))
+    assert (req.k, req.seed, req.max_per_tag) == (5, 7, (("a", 2),))
