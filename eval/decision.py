@@ -5,6 +5,9 @@
 2. Else a failed candidate guardrail (guardrail_gate) → hold; detected SRM
    (srm_gate) → hold.
 3. Else ship. Exit codes: ship 0, hold 2, fail 3.
+
+Without a candidate variant in the data (ours, the spec is silent) the decision is
+hold, "no candidate variant".
 """
 
 from __future__ import annotations
@@ -80,7 +83,9 @@ def decide(
         delta = after - before
         checks.append(PrimaryCheck(metric, before, after, delta, threshold, delta >= threshold))
     guard = next((g for g in guardrails if g.variant == candidate), None)
-    if any(not c.passed for c in checks):
+    if cand is None:  # not specified by the original; holding is the safe reading
+        verdict, reason = "hold", "no candidate variant"
+    elif any(not c.passed for c in checks):
         verdict, reason = "fail", "primary metric regression"
     elif guardrail_gate and guard is not None and not guard.passed:
         verdict, reason = "hold", "guardrail regression"

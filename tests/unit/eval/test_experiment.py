@@ -220,3 +220,11 @@ def test_single_variant_asks_for_two(tmp_path: Path, run_cli: RunCli) -> None:
         in (report["summary"]["executive"]["next_steps"])
     )
     assert report["experiment"]["significance"] == []
+
+
+def test_decision_without_a_candidate_holds(tmp_path: Path, run_cli: RunCli) -> None:
+    dataset = experiment_files(tmp_path, {"A": [(1, 10.0), (0, 10.0)]})
+    code, _ = run_cli(dataset, _config(tmp_path, BASE + "  decision: {enabled: true}\n"))
+    assert code == 2
+    decision = _decision(tmp_path)
+    assert (decision["decision"], decision["reason"]) == ("hold", "no candidate variant")
