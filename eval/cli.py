@@ -258,3 +258,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except RecsysError as exc:
         print(f"recsys-eval: error: {exc}", file=sys.stderr)
         return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

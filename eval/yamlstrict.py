@@ -128,6 +128,8 @@ class _Decoder:
             if isinstance(data, str):
                 return data
             if isinstance(data, datetime):  # an unquoted YAML timestamp
+                if data.tzinfo is None:
+                    raise self.fail(line, f"{where}: timestamp {data} has no zone (not RFC3339)")
                 return format_rfc3339(data)
             raise self.fail(line, f"{where} must be a string, got {data!r}")
         raise TypeError(f"unsupported config field type {tp!r} at {where}")

@@ -155,11 +155,11 @@ def test_time_split_uses_only_the_test_window(
     tmp_path: Path, tiny_dataset: Path, run_cli: RunCli
 ) -> None:
     config = tmp_path / "split.yaml"
-    config.write_text(
+    config.write_text(  # unquoted YAML timestamps with a zone are accepted too
         (FIXTURES / "offline.golden.yaml").read_text()
         + "  time_split:\n"
-        + "    train: {start: '2024-12-01T00:00:00Z', end: '2024-12-31T00:00:00Z'}\n"
-        + "    test: {start: '2025-01-01T00:00:30Z', end: '2025-01-01T00:01:30Z'}\n"
+        + "    train: {start: 2024-12-01T00:00:00Z, end: '2024-12-31T00:00:00Z'}\n"
+        + "    test: {start: '2025-01-01T00:00:30Z', end: 2025-01-01T01:01:30+01:00}\n"
     )
     code, report = run_cli(tiny_dataset, config)
     assert code == 0 and report is not None
@@ -306,3 +306,16 @@ def test_small_runs_keep_stdout_and_stderr_clean(
     assert code == 0
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_experiment_golden_in_stream_mode(
+    tmp_path: Path, tiny_dataset: Path, run_cli: RunCli
+) -> None:
+    """The tiny files are sorted by request_id, so the sorted merge-join gives the golden."""
+    from tests.unit.eval.support import GOLDEN, assert_json_close
+
+    config = tmp_path / "stream.yaml"
+    config.write_text((FIXTURES / "experiment.golden.yaml").read_text() + "scale: {mode: stream}\n")
+    code, report = run_cli(tiny_dataset, config)
+    assert code == 0
+    assert_json_close(report, json.loads((GOLDEN / "experiment.json").read_text()))

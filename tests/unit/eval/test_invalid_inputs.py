@@ -156,6 +156,12 @@ CASES = [
         r"config\.yaml:7: offline\.time_split\.test: timestamp 'yesterday' is not RFC3339",
     ),
     (
+        "unquoted time split bound without a zone",
+        {"config.yaml": OFFLINE + "  time_split:\n    test: {start: 2025-01-01T00:00:00}\n"},
+        ConfigError,
+        r"config\.yaml:7: offline\.time_split\.test\.start: timestamp .* has no zone",
+    ),
+    (
         "unsorted exposures in stream mode",
         {
             "config.yaml": STREAM,

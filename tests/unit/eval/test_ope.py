@@ -173,3 +173,11 @@ def test_p95_rounds_half_away_from_zero_like_go() -> None:
 def test_no_samples_is_an_error() -> None:
     with pytest.raises(InputError, match="no valid samples for OPE"):
         evaluate_ope([_case([ExposureItem("a", 1)], [])], [], _config())
+
+
+def test_top_k_keeps_the_best_ranked_items() -> None:
+    cases, outcomes = _tiny()
+    result = evaluate_ope(cases, outcomes, _config(unit="item", top_k=1))
+    # rank 1 only: r1 i1 (weight 1.2, clicked, reward 1) and r2 i2 (weight 0.8333, reward 0)
+    assert result.weight_stats.count == 2
+    assert result.estimators[0].value == pytest.approx(1.2 / 2)
