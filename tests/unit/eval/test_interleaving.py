@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eval.interleaving import ALGORITHMS, balanced, credits, evaluate_interleaving, team_draft
@@ -103,6 +103,7 @@ def test_non_clicks_and_unshown_items_earn_nothing() -> None:
 ranking = st.lists(st.sampled_from("abcdefghij"), max_size=8, unique=True)
 
 
+@settings(database=None)  # no example database inside the repo
 @given(
     a=ranking,
     b=ranking,

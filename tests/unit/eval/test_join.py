@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eval.errors import UnsortedInputError
@@ -88,6 +88,7 @@ def test_stream_join_rejects_unsorted_input(
 request_ids = st.lists(st.sampled_from([f"r{i}" for i in range(8)]), max_size=12)
 
 
+@settings(database=None)  # no example database inside the repo
 @given(exposure_ids=st.sets(st.sampled_from([f"r{i}" for i in range(8)])), outcome_ids=request_ids)
 def test_stream_join_equals_its_batch_twin_on_sorted_unique_input(
     exposure_ids: set[str], outcome_ids: list[str]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eval.errors import UnknownMetricError
@@ -106,6 +106,7 @@ def test_registry_is_case_insensitive_and_lists_known_names() -> None:
 items = st.lists(st.sampled_from("abcdefgh"), max_size=8, unique=True).map(tuple)
 
 
+@settings(database=None)  # no example database inside the repo
 @given(rec=items, rel=st.frozensets(st.sampled_from("abcdefghij")), k=st.integers(1, 10))
 def test_per_case_metrics_lie_in_unit_interval(
     rec: tuple[str, ...], rel: frozenset[str], k: int
