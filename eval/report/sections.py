@@ -28,10 +28,12 @@ Json = dict[str, Any]
 
 
 def completeness(block: Completeness) -> Json:
+    """A completeness block: total, missing, missing_rate."""
     return {"total": block.total, "missing": block.missing, "missing_rate": block.missing_rate}
 
 
 def data_quality(dq: DataQuality) -> Json:
+    """The data_quality block; duplicate_exposure_request_ids only when non-zero."""
     ji = dq.join_integrity
     integrity: Json = {
         "exposure_count": ji.exposure_count,
@@ -54,6 +56,7 @@ def data_quality(dq: DataQuality) -> Json:
 
 
 def metric_value(metric: MetricValue) -> Json:
+    """``{name, value}`` plus ``ci`` when bootstrapped."""
     out: Json = {"name": metric.name, "value": metric.value}
     if metric.ci is not None:
         out["ci"] = {"lower": metric.ci.lower, "upper": metric.ci.upper, "level": metric.ci.level}
@@ -61,6 +64,7 @@ def metric_value(metric: MetricValue) -> Json:
 
 
 def delta(d: MetricDelta) -> Json:
+    """A baseline delta; relative_delta only when non-zero (Go omitempty)."""
     out: Json = {"name": d.name, "delta": d.delta, "before": d.before, "after": d.after}
     if d.relative_delta:
         out["relative_delta"] = d.relative_delta
@@ -68,12 +72,14 @@ def delta(d: MetricDelta) -> Json:
 
 
 def gate(g: GateResult) -> Json:
+    """A gate result: metric, max_drop, delta, passed."""
     return {"metric": g.metric, "max_drop": g.max_drop, "delta": g.delta, "passed": g.passed}
 
 
 def offline(
     result: OfflineResult, *, baseline_run_id: str | None, deltas: Sequence[MetricDelta]
 ) -> Json:
+    """The offline section: metrics, by_segment and, with a baseline, its deltas."""
     out: Json = {
         "metrics": [metric_value(m) for m in result.metrics],
         "by_segment": {k: [metric_value(m) for m in v] for k, v in result.by_segment.items()},
@@ -84,6 +90,7 @@ def offline(
 
 
 def variant(stats: VariantStats, cuped: CupedResult | None = None) -> Json:
+    """One variant row; throughput_rps only when non-zero; CUPED rates when enabled."""
     out: Json = {
         "variant": stats.variant,
         "exposures": stats.exposures,
@@ -103,6 +110,7 @@ def variant(stats: VariantStats, cuped: CupedResult | None = None) -> Json:
 
 
 def guardrail(g: GuardrailResult) -> Json:
+    """One variant's guardrail values and pass flags."""
     return {
         "variant": g.variant,
         "latency_p95_ms": g.latency_p95_ms,
@@ -115,6 +123,7 @@ def guardrail(g: GuardrailResult) -> Json:
 
 
 def significance(test: SignificanceTest) -> Json:
+    """One z-test; ``segment`` only for per-segment tests."""
     out: Json = {
         "metric": test.metric,
         "variant": test.variant,
@@ -130,6 +139,7 @@ def significance(test: SignificanceTest) -> Json:
 
 
 def srm_result(result: SRMResult) -> Json:
+    """One SRM test: p_value, observed, expected, detected, sample_size."""
     return {
         "p_value": result.p_value,
         "observed": dict(result.observed),
@@ -142,6 +152,7 @@ def srm_result(result: SRMResult) -> Json:
 def srm(
     alpha: float, min_sample: int, overall: SRMResult, by_segment: Mapping[str, SRMResult]
 ) -> Json:
+    """The srm block: alpha, min_sample, global and by_segment."""
     out: Json = {"alpha": alpha, "min_sample": min_sample, "global": srm_result(overall)}
     if by_segment:
         out["by_segment"] = {k: srm_result(v) for k, v in by_segment.items()}
@@ -149,6 +160,7 @@ def srm(
 
 
 def cuped(result: CupedResult) -> Json:
+    """The cuped block: thetas and covariate coverage."""
     return {
         "enabled": result.enabled,
         "covariate_key": result.covariate_key,
@@ -159,6 +171,7 @@ def cuped(result: CupedResult) -> Json:
 
 
 def power(metric: str, result: PowerResult, config: Mapping[str, float]) -> Json:
+    """The power block: inputs, sample size per variant and estimated days."""
     return {
         "metric": metric,
         **config,
@@ -168,10 +181,12 @@ def power(metric: str, result: PowerResult, config: Mapping[str, float]) -> Json
 
 
 def estimate(e: Estimate) -> Json:
+    """A point estimate with its CI bounds and level."""
     return {"value": e.value, "ci_lower": e.ci_lower, "ci_upper": e.ci_upper, "level": e.level}
 
 
 def request_ctr(rates: Sequence[RequestCtr], lifts: Sequence[RequestCtrLift], level: float) -> Json:
+    """Our per-request CTR block (experiment.request_ctr)."""
     return {
         "definition": "requests with >=1 click / requests (in [0,1]); delta-method CIs",
         "level": level,
@@ -197,6 +212,7 @@ def request_ctr(rates: Sequence[RequestCtr], lifts: Sequence[RequestCtrLift], le
 
 
 def decision_summary(d: Decision, artifact_path: str) -> Json:
+    """The decision as echoed in the report (the artifact is a separate file)."""
     return {
         "decision": d.decision,
         "reason": d.reason,
@@ -207,6 +223,7 @@ def decision_summary(d: Decision, artifact_path: str) -> Json:
 
 
 def aa_check(result: AACheck) -> Json:
+    """The aa_check block: counts per metric and threshold, uniformish."""
     return {
         "metrics": [
             {"metric": m.metric, "counts": m.counts, "by_segment": m.by_segment}
@@ -219,6 +236,7 @@ def aa_check(result: AACheck) -> Json:
 
 
 def ope(result: OPEResult) -> Json:
+    """The ope block: unit, aggregation, estimators, weight_stats, diagnostics."""
     ws, dg = result.weight_stats, result.diagnostics
     return {
         "unit": result.unit,
@@ -243,6 +261,7 @@ def ope(result: OPEResult) -> Json:
 
 
 def interleaving(result: InterleavingResult) -> Json:
+    """The interleaving block (rankers are labelled "A" and "B")."""
     return {
         "algorithm": result.algorithm,
         "ranker_a": "A",
@@ -258,6 +277,7 @@ def interleaving(result: InterleavingResult) -> Json:
 
 
 def executive(summary: Executive) -> Json:
+    """summary.executive; empty lists are left out."""
     out: Json = {"decision": summary.decision}
     if summary.gate_failures:
         out["gate_failures"] = [gate(g) for g in summary.gate_failures]
