@@ -19,11 +19,12 @@ import math
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from schemas import topics
 from schemas.codec import AvroCodec
-from schemas.errors import ContractError
+from schemas.errors import BrokerError, ContractError
 from schemas.events import Item
 from schemas.highwater import fetch_highwaters
 from schemas.views import (
@@ -130,9 +131,12 @@ class ViewState:
 class ViewReader(ViewState):
     """``ViewState`` kept current from Kafka by a background task."""
 
-    def __init__(self, bootstrap: str, codec: AvroCodec | None = None) -> None:
+    def __init__(
+        self, bootstrap: str, codec: AvroCodec | None = None, *, wait_topics_s: float = 60.0
+    ) -> None:
         super().__init__()
         self.bootstrap = bootstrap
+        self.wait_topics_s = wait_topics_s
         self.codec = codec or AvroCodec()
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -150,12 +154,7 @@ class ViewReader(ViewState):
         )
         await consumer.start()
         try:
-            await consumer.topics()  # loads metadata so partitions are known
-            tps = [
-                TopicPartition(t, p)
-                for t in READ_TOPICS
-                for p in sorted(consumer.partitions_for_topic(t) or ())
-            ]
+            tps = await self._partitions()
             self._targets = await fetch_highwaters(self.bootstrap, tps)
             self._lagging = {tp for tp, hw in self._targets.items() if hw > 0}
             consumer.assign(tps)
@@ -165,6 +164,31 @@ class ViewReader(ViewState):
             raise
         self._consumer = consumer
         self._task = asyncio.create_task(self._run(), name="view-reader")
+
+    async def _partitions(self) -> list[TopicPartition]:
+        """All partitions of the topics to read, waiting for a worker to create them.
+
+        Existence is checked with ListTopics first: a metadata request for a missing
+        topic makes some brokers (the embedded one among them) auto-create it.
+        """
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="recsys-views")
+        await admin.start()
+        try:
+            deadline = asyncio.get_running_loop().time() + self.wait_topics_s
+            while missing := sorted(set(READ_TOPICS) - set(await admin.list_topics())):
+                if asyncio.get_running_loop().time() > deadline:
+                    raise BrokerError(
+                        f"view topics missing on {self.bootstrap}: {', '.join(missing)} "
+                        f"(start a worker: `recsys up` or `recsys worker` creates them)"
+                    )
+                log.info("waiting for topics %s", ", ".join(missing))
+                await asyncio.sleep(0.5)
+            described = await admin.describe_topics(list(READ_TOPICS))
+        finally:
+            await admin.close()
+        return sorted(
+            TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]
+        )
 
     async def _run(self) -> None:
         consumer = self._consumer

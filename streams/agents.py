@@ -117,13 +117,15 @@ def register_agents(
     }
 
     def table(name: str) -> Any:
-        return app.Table(name, default=None, partitions=partitions, value_type=list)
+        # No value_type: values are plain JSON (lists/dicts); Faust would otherwise call
+        # value_type.from_data() on every changelog record during recovery.
+        return app.Table(name, default=None, partitions=partitions)
 
     t = StreamTables(
         shown=table("shown-counts"),
         engaged=table("engaged-counts"),
         requests=table("requests"),
-        users=app.Table("users", default=None, partitions=partitions, value_type=dict),
+        users=table("users"),
         items=table("item-state"),
         stats=stats,
         index=index,

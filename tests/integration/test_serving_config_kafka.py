@@ -38,8 +38,9 @@ async def test_versions_audit_and_restart_converge(broker):  # type: ignore[no-u
             await a.put("t1", "config", V1, if_match=v1.etag, actor=ACTOR, now_ms=3000)
         assert (info.value.status, info.value.code) == (409, "RECSYS_VERSION_MISMATCH")
         await a.put("t1", "rules", [], if_match=None, actor=ACTOR, now_ms=3000)
-        await a.record("t1", ACTOR, "cache.invalidate", "cache", "config", 4000,
-                       {"targets": ["config"]})
+        await a.record(
+            "t1", ACTOR, "cache.invalidate", "cache", "config", 4000, {"targets": ["config"]}
+        )
         assert a.current("t1", "config") == v2
 
         b = KafkaConfigStore(broker.bootstrap, **topics)  # a restarted replica
@@ -50,8 +51,11 @@ async def test_versions_audit_and_restart_converge(broker):  # type: ignore[no-u
             assert ("t1", "config", v1.etag) in b.state.versions
             entries = await b.audit("t1", limit=10)
             assert [(e.id, e.action) for e in entries] == [
-                (4, "cache.invalidate"), (3, "rules.update"), (2, "config.update"),
-                (1, "config.update")]
+                (4, "cache.invalidate"),
+                (3, "rules.update"),
+                (2, "config.update"),
+                (1, "config.update"),
+            ]
             assert entries[2].before_state == V1 and entries[2].after_state == V2
             assert entries[0].actor == ACTOR
             assert await b.audit("t2", limit=10) == []
