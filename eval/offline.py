@@ -13,8 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import numpy.typing as npt
 
 from eval.join import Case
+from eval.metrics.batch import BATCH, HitMatrix
 from eval.metrics.distribution import DistributionTally
 from eval.metrics.registry import CaseMetric, DatasetMetric, MetricSpec
 from eval.records import Exposure, Outcome
@@ -40,7 +42,7 @@ class OfflineResult:
     cases: int
     metrics: tuple[MetricValue, ...]
     by_segment: Mapping[str, tuple[MetricValue, ...]]
-    case_values: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    case_values: Mapping[str, npt.NDArray[np.float64]] = field(default_factory=dict)
 
 
 def segment_key(context: Mapping[str, str], slice_keys: Sequence[str]) -> str:
@@ -71,14 +73,10 @@ def relevant_items(outcomes: Iterable[Outcome]) -> frozenset[str]:
 
 
 class _Tally:
-    def __init__(self, specs: Sequence[MetricSpec], dataset_level: bool) -> None:
+    def __init__(self, index: int, dist: DistributionTally | None) -> None:
+        self.index = index
         self.cases = 0
-        self.sums = [0.0] * len(specs)
-        self.dist = (
-            DistributionTally(s.k for s in specs if isinstance(s.definition, DatasetMetric))
-            if dataset_level
-            else None
-        )
+        self.dist = dist
 
 
 def evaluate_offline(
@@ -91,19 +89,21 @@ def evaluate_offline(
 ) -> OfflineResult:
     """Compute every configured metric globally and per segment in one pass.
 
-    ``dataset_level=False`` (stream mode) leaves out coverage, novelty and diversity;
-    ``keep_case_values`` keeps the per-case values of the global metrics for bootstrap.
+    The pass records which top positions of each list are relevant (a HitMatrix);
+    the per-case metrics are then computed for all cases at once by their
+    bit-identical batch twins and averaged in case order. ``dataset_level=False``
+    (stream mode) leaves out coverage, novelty and diversity; ``keep_case_values``
+    keeps the per-case values of the global metrics for bootstrap.
     """
-    needs_dist = dataset_level and any(isinstance(s.definition, DatasetMetric) for s in specs)
-    total = _Tally(specs, needs_dist)
+    dataset_ks = [s.k for s in specs if isinstance(s.definition, DatasetMetric)]
+    needs_dist = dataset_level and bool(dataset_ks)
+    width = max([s.k for s in specs if isinstance(s.definition, CaseMetric)], default=0)
     segments: dict[tuple[str, ...], _Tally] = {}  # by slice values; named at the end
     ordered_keys = sorted(slice_keys)
-    case_fns = [
-        (i, s.definition.fn, s.k)
-        for i, s in enumerate(specs)
-        if isinstance(s.definition, CaseMetric)
-    ]
-    values: dict[str, list[float]] = {specs[i].label: [] for i, _, _ in case_fns}
+    flags = bytearray()
+    lengths: list[int] = []
+    relevant_counts: list[int] = []
+    segment_of_case: list[int] = []
     for case in cases:
         recommended = recommended_items(case.exposure)
         relevant = relevant_items(case.outcomes)
@@ -111,43 +111,62 @@ def evaluate_offline(
         slice_values = tuple([context.get(key, "") for key in ordered_keys])
         segment = segments.get(slice_values)
         if segment is None:
-            segment = segments[slice_values] = _Tally(specs, needs_dist)
-        total.cases += 1
+            dist = DistributionTally(dataset_ks) if needs_dist else None
+            segment = segments[slice_values] = _Tally(len(segments), dist)
         segment.cases += 1
         if segment.dist is not None:
             # Only the segment's tally is fed; the global one is their exact (integer) sum.
             segment.dist.add(recommended, relevant)
-        for index, fn, k in case_fns:
-            value = fn(recommended, relevant, k)
-            total.sums[index] += value
-            segment.sums[index] += value
-            if keep_case_values:
-                values[specs[index].label].append(value)
-    if total.dist is not None:
+        if width:
+            top = recommended[:width]
+            flags += bytes([item in relevant for item in top])
+            flags += bytes(width - len(top))
+        lengths.append(len(recommended))
+        relevant_counts.append(len(relevant))
+        segment_of_case.append(segment.index)
+    matrix = HitMatrix.build(flags, lengths, relevant_counts, width)
+    owners = np.asarray(segment_of_case, dtype=np.int64)
+    per_case = {
+        index: BATCH[spec.name](matrix, spec.k)
+        for index, spec in enumerate(specs)
+        if isinstance(spec.definition, CaseMetric)
+    }
+    total_dist = DistributionTally(dataset_ks) if needs_dist else None
+    if total_dist is not None:
         for segment in segments.values():
             if segment.dist is not None:
-                total.dist.merge(segment.dist)
+                total_dist.merge(segment.dist)
+    n = len(lengths)
+    global_sums = {i: float(np.cumsum(v)[-1]) if n else 0.0 for i, v in per_case.items()}
+    # bincount adds the weights in case order, as a per-segment running sum would
+    segment_sums = {
+        i: np.bincount(owners, weights=v, minlength=len(segments)) for i, v in per_case.items()
+    }
+    by_segment = {}
+    for key, tally in segments.items():
+        sums = {i: float(s[tally.index]) for i, s in segment_sums.items()}
+        by_segment[_segment_name(ordered_keys, key)] = _finish(specs, tally.cases, sums, tally.dist)
     return OfflineResult(
-        cases=total.cases,
-        metrics=_finish(total, specs),
-        by_segment=dict(
-            sorted(
-                (_segment_name(ordered_keys, key), _finish(tally, specs))
-                for key, tally in segments.items()
-            )
-        ),
-        case_values=values if keep_case_values else {},
+        cases=n,
+        metrics=_finish(specs, n, global_sums, total_dist),
+        by_segment=dict(sorted(by_segment.items())),
+        case_values=({specs[i].label: v for i, v in per_case.items()} if keep_case_values else {}),
     )
 
 
-def _finish(tally: _Tally, specs: Sequence[MetricSpec]) -> tuple[MetricValue, ...]:
+def _finish(
+    specs: Sequence[MetricSpec],
+    cases: int,
+    sums: Mapping[int, float],
+    dist: DistributionTally | None,
+) -> tuple[MetricValue, ...]:
     out = []
     for index, spec in enumerate(specs):
         definition = spec.definition
         if isinstance(definition, CaseMetric):
-            value = tally.sums[index] / tally.cases if tally.cases else 0.0
-        elif tally.dist is not None:
-            value = definition.fn(tally.dist, spec.k)
+            value = sums[index] / cases if cases else 0.0
+        elif dist is not None:
+            value = definition.fn(dist, spec.k)
         else:
             continue
         out.append(MetricValue(spec.label, value))

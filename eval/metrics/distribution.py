@@ -13,29 +13,39 @@ from collections.abc import Iterable, Sequence, Set
 
 
 class DistributionTally:
-    """Item frequencies over the recommended lists of a set of cases."""
+    """Item frequencies over the recommended lists of a set of cases.
+
+    Top-k counts are kept as full-list counts minus the counts of the tails beyond
+    k, so a list no longer than k (the usual case) costs one counter update, not two.
+    """
 
     def __init__(self, ks: Iterable[int]) -> None:
         self.full_counts: Counter[str] = Counter()
         self.full_entries = 0
         self.relevant_items: set[str] = set()
-        self.topk_counts: dict[int, Counter[str]] = {k: Counter() for k in set(ks)}
+        self.tail_counts: dict[int, Counter[str]] = {k: Counter() for k in set(ks)}
 
     def add(self, recommended: Sequence[str], relevant: Set[str]) -> None:
         """Fold one case's ranked list and relevant set in."""
         self.full_counts.update(recommended)
         self.full_entries += len(recommended)
-        self.relevant_items.update(relevant)
-        for k, counts in self.topk_counts.items():
-            counts.update(recommended[:k])
+        if relevant:
+            self.relevant_items.update(relevant)
+        for k, tail in self.tail_counts.items():
+            if len(recommended) > k:
+                tail.update(recommended[k:])
 
     def merge(self, other: DistributionTally) -> None:
         """Add another tally of disjoint cases (all counts are integers: the sum is exact)."""
         self.full_counts.update(other.full_counts)
         self.full_entries += other.full_entries
         self.relevant_items |= other.relevant_items
-        for k, counts in self.topk_counts.items():
-            counts.update(other.topk_counts[k])
+        for k, tail in self.tail_counts.items():
+            tail.update(other.tail_counts[k])
+
+    def topk_counts(self, k: int) -> Counter[str]:
+        """Occurrences of each item within the top k of every list."""
+        return self.full_counts - self.tail_counts[k]
 
 
 def coverage(tally: DistributionTally, k: int) -> float:
@@ -43,7 +53,7 @@ def coverage(tally: DistributionTally, k: int) -> float:
     universe = set(tally.full_counts) | tally.relevant_items
     if not universe:
         return 0.0
-    return len(tally.topk_counts[k]) / len(universe)
+    return len(tally.topk_counts(k)) / len(universe)
 
 
 def novelty(tally: DistributionTally, k: int) -> float:
@@ -51,7 +61,7 @@ def novelty(tally: DistributionTally, k: int) -> float:
 
     Mean self-information (Zhou et al. 2010, PNAS), popularity from the full lists.
     """
-    counts = tally.topk_counts[k]
+    counts = tally.topk_counts(k)
     entries = sum(counts.values())
     if entries == 0 or tally.full_entries == 0:
         return 0.0
@@ -63,7 +73,7 @@ def novelty(tally: DistributionTally, k: int) -> float:
 
 def diversity(tally: DistributionTally, k: int) -> float:
     """Normalised Shannon entropy H/log2(#distinct) of top-k item frequencies; 0 if ≤1 item."""
-    counts = tally.topk_counts[k]
+    counts = tally.topk_counts(k)
     if len(counts) <= 1:
         return 0.0
     entries = sum(counts.values())

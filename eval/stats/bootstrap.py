@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,11 @@ class ConfidenceInterval:
 
 
 def bootstrap_mean_ci(
-    values: Sequence[float], *, iterations: int, level: float, rng: np.random.Generator
+    values: Sequence[float] | npt.NDArray[np.float64],
+    *,
+    iterations: int,
+    level: float,
+    rng: np.random.Generator,
 ) -> ConfidenceInterval | None:
     """Percentile bootstrap CI of the mean of ``values``; None if empty or no iterations."""
     n = len(values)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from eval.errors import UnknownMetricError
 from eval.join import Case
 from eval.metrics import ranking
+from eval.metrics.batch import BATCH, HitMatrix
 from eval.metrics.distribution import DistributionTally, coverage, diversity, novelty
 from eval.metrics.registry import METRICS, CaseMetric, MetricSpec, resolve
 from eval.offline import ALL_SEGMENT, evaluate_offline, segment_key
@@ -160,3 +161,29 @@ def test_segment_key_is_sorted_pairs() -> None:
     )
     assert segment_key({"tenant": "t1"}, []) == "__all__"
     assert segment_key({}, ["device"]) == "device="
+
+
+ranked_lists = st.lists(st.sampled_from("abcdefgh"), max_size=8).map(tuple)  # repeats allowed
+
+
+@settings(database=None)  # no example database inside the repo
+@given(
+    cases=st.lists(
+        st.tuples(ranked_lists, st.frozensets(st.sampled_from("abcdefghij"))), max_size=12
+    ),
+    k=st.integers(1, 10),
+)
+def test_batch_twins_are_bit_identical_to_the_definitions(
+    cases: list[tuple[tuple[str, ...], frozenset[str]]], k: int
+) -> None:
+    width = 10
+    flags = bytearray()
+    for rec, rel in cases:
+        top = rec[:width]
+        flags += bytes([item in rel for item in top]) + bytes(width - len(top))
+    matrix = HitMatrix.build(flags, [len(r) for r, _ in cases], [len(s) for _, s in cases], width)
+    for name, batch_fn in BATCH.items():
+        definition = METRICS[name]
+        assert isinstance(definition, CaseMetric)
+        expected = [definition.fn(rec, rel, k) for rec, rel in cases]
+        assert batch_fn(matrix, k).tolist() == expected, name  # exact, not approx
