@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from schemas.errors import ContractError, ServingError
@@ -60,11 +59,7 @@ def _document(kind: str) -> Any:
 
     async def put(request: web.Request) -> web.Response:
         tenant, principal = _scoped(request, WRITE_ROLES, f"writing {kind}")
-        body = await request.read()
-        try:
-            doc = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise f.bad(f"malformed JSON: {exc}") from exc
+        doc = f.load_json(await request.read())
         if kind == "config":
             parse_config(doc)
         else:

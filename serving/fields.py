@@ -27,14 +27,24 @@ def unprocessable(detail: str, code: str = "RECSYS_UNPROCESSABLE_ENTITY") -> Ser
     return ServingError(detail, status=422, code=code)
 
 
-def load_object(body: bytes) -> dict[str, Any]:
-    """A JSON object from bytes; malformed JSON or trailing data is a 400."""
+def load_json(body: bytes) -> Any:
+    """A JSON document from bytes; malformed JSON or trailing data is a 400.
+
+    orjson reads integer literals beyond 64 bits as floats, so every document we load
+    can be written back (echoed, hashed) unchanged.
+    """
     if not body.strip():
-        raise bad("request body is empty; expected a JSON object")
+        raise bad("request body is empty; expected JSON")
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise bad(f"malformed JSON: {exc}") from exc
+    return doc
+
+
+def load_object(body: bytes) -> dict[str, Any]:
+    """A JSON object from bytes (see ``load_json``)."""
+    doc = load_json(body)
     if not isinstance(doc, dict):
         raise bad("request body must be a JSON object")
     return doc
@@ -85,6 +95,8 @@ def opt_int(doc: Mapping[str, Any], key: str, where: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise unprocessable(f"{where}{key} must fit in a signed 64-bit integer")
         return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise bad(f"{where}{key} must be an integer")

@@ -11,6 +11,8 @@ from typing import Any
 from serving.request import EXPLAIN_LEVELS, MAX_ANCHOR_IDS, MAX_ID_LIST, MAX_K, MAX_TAGS
 
 J = "application/json"
+INT64 = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
+COUNT = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
 IDS = {"type": "array", "items": {"type": "string"}}
 TEXT = {"type": "string", "pattern": "\\S"}  # trimmed before use: blank counts as absent
 
@@ -45,18 +47,18 @@ RECOMMEND = _obj({
     "context": _obj({"locale": _text(64), "device": _text(64), "country": _text(64),
                      "now": {"type": "string", "format": "date-time"}}),
     "anchors": _obj({"item_ids": _ids(MAX_ANCHOR_IDS),
-                     "max_anchors": {"type": "integer", "minimum": 1}}),
+                     "max_anchors": {"type": "integer", "minimum": 1,
+                                     "maximum": MAX_ANCHOR_IDS}}),
     "candidates": _obj({"include_ids": _ids(MAX_ID_LIST), "exclude_ids": _ids(MAX_ID_LIST)}),
     "constraints": _obj({"required_tags": TAGS, "forbidden_tags": TAGS,
                          "max_per_tag": {"type": "object", "maxProperties": MAX_TAGS,
                                          "propertyNames": TEXT,
-                                         "additionalProperties": {"type": "integer",
-                                                                  "minimum": 0}}}),
+                                         "additionalProperties": COUNT}}),
     "weights": _obj({n: {"type": "number", "minimum": 0} for n in ("pop", "cooc", "emb")}),
     "options": _obj({"include_reasons": {"type": "boolean"},
                      "explain": {"enum": list(EXPLAIN_LEVELS)},
                      "include_trace": {"type": "boolean"},
-                     "seed": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}}),
+                     "seed": INT64}),
     "experiment": _obj({"id": _text(128), "variant": _text(128)}),
 }, ["surface", "user"])
 RECOMMEND["description"] = (
@@ -108,17 +110,16 @@ NUM = {"type": "number", "minimum": 0}
 CONFIG = _obj({
     "weights": _obj({"pop": NUM, "cooc": NUM, "emb": NUM}),
     "flags": {"type": "object", "additionalProperties": {"type": "boolean"}},
-    "limits": _obj({"max_k": {"type": "integer", "minimum": 0},
-                    "max_exclude_ids": {"type": "integer", "minimum": 0}}),
+    "limits": _obj({"max_k": COUNT, "max_exclude_ids": COUNT}),
     "algo": _text(64),
 })
 _RULE_COMMON: dict[str, Any] = {
     "rule_id": _text(128),
     "action": {"enum": ["block", "blocklist", "ban", "exclude", "suppress", "pin", "pinned",
                         "force", "boost", "promote", "increase"]},
-    "surface": _text(128), "segment": _text(128), "priority": {"type": "integer"},
+    "surface": _text(128), "segment": _text(128), "priority": INT64,
     "enabled": {"type": "boolean"}, "boost_value": {"type": "number"},
-    "max_pins": {"type": "integer"},
+    "max_pins": INT64,
     "valid_from": {"type": "string", "format": "date-time"},
     "valid_until": {"type": "string", "format": "date-time"},
 }
@@ -176,7 +177,7 @@ def document() -> dict[str, Any]:
                              "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
                             {"name": "before", "in": "query",
                              "schema": {"type": "string", "format": "date-time"}},
-                            {"name": "before_id", "in": "query", "schema": {"type": "integer"}},
+                            {"name": "before_id", "in": "query", "schema": INT64},
                         ]},
             }),
             "/healthz": {"get": _op("Liveness", health, secured=False)},

@@ -161,8 +161,9 @@ def parse_max_per_tag(constraints: dict[str, Any]) -> tuple[tuple[str, int], ...
             limit = int(limit)
         if isinstance(limit, bool) or not isinstance(limit, int):
             raise f.bad(f"constraints.max_per_tag[{tag!r}] must be an integer")
-        if limit < 0:
-            raise f.unprocessable(f"constraints.max_per_tag[{tag!r}] must be ≥ 0")
+        if not 0 <= limit <= f.INT64_MAX:
+            raise f.unprocessable(f"constraints.max_per_tag[{tag!r}] must be between 0 and "
+                                  "2^63-1")
         out[key] = min(limit, out.get(key, limit))
     return tuple(sorted(out.items()))
 
@@ -236,8 +237,8 @@ def parse_recommend(body: bytes) -> RecommendRequest:
         if "anchors" in doc:
             warnings.append(ServingWarning(
                 "DEFAULT_APPLIED", f"anchors.max_anchors defaulted to {DEFAULT_MAX_ANCHORS}"))
-    elif max_anchors <= 0:
-        raise f.unprocessable("anchors.max_anchors must be > 0")
+    elif not 0 < max_anchors <= MAX_ANCHOR_IDS:
+        raise f.unprocessable(f"anchors.max_anchors must be between 1 and {MAX_ANCHOR_IDS}")
     elif max_anchors < len(anchor_ids):
         raise f.unprocessable(
             f"anchors.max_anchors ({max_anchors}) is less than the {len(anchor_ids)} item_ids")

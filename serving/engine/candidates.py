@@ -1,13 +1,15 @@
 """Candidate generation (spec §5.2), reading the views through their protocols.
 
 The pool is the union of
-- popularity: the namespace's top ``fanout`` items (``fanout = max(k, popularity_fanout)``
-  plus room for the exclusions);
+- popularity: the namespace's top ``fanout`` items (``fanout = max(fanout_factor·k,
+  popularity_fanout)`` plus room for the exclusions);
 - co-visitation: up to ``covis_per_anchor`` neighbours of every anchor, each keeping its
-  **max** count over anchors; anchors are the explicit ``anchors.item_ids`` plus
-  ``candidates.include_ids`` (at most ``max_injected_anchors``), or, when there are none,
-  the user's recent items from the ``HistoryView`` (the original never had a history
-  store, so its co-visitation only ever worked from explicit anchors);
+  **max** count over anchors; the best ``fanout`` of them join the pool (all of them
+  still give their co-visitation signal to pool items). Anchors are the explicit
+  ``anchors.item_ids`` plus ``candidates.include_ids`` (at most ``max_injected_anchors``)
+  or, when there are none, the user's recent items from the ``HistoryView`` (the
+  original never had a history store, so its co-visitation only worked from explicit
+  anchors);
 - ``include_ids`` the catalog or popularity knows (an unknown id cannot be rendered).
 
 In ``cooc`` mode the pool is the neighbours only, falling back to popularity when empty.
@@ -107,19 +109,21 @@ def generate(query: RankQuery, views: ViewSet, settings: EngineSettings) -> Pool
         warnings.append(ServingWarning("SIGNAL_UNAVAILABLE",
                                        "collaborative unavailable: no collaborative view"))
 
-    fanout = max(query.k, settings.popularity_fanout)
+    fanout = max(settings.fanout_factor * query.k, settings.popularity_fanout)
     pop: dict[str, float] = {}
+    admitted = neighbours
+    if len(neighbours) > fanout:
+        admitted = dict(sorted(neighbours.items(), key=lambda kv: (-kv[1], kv[0]))[:fanout])
     if query.mode == "cooc" and neighbours:
-        ranked = sorted(neighbours.items(), key=lambda kv: (-kv[1], kv[0]))[:fanout]
-        neighbours = dict(ranked)
+        neighbours = admitted
     else:
         top = views.popularity.top(query.tenant, query.surface,
                                    fanout + len(query.exclude_ids), query.now_ms)
         pop = {s.item_id: s.score for s in top}
     pool: dict[str, Signals] = {i: Signals(pop=s, cooc=neighbours.get(i, 0.0))
                                 for i, s in pop.items()}
-    extra = [i for i in neighbours if i not in pool]
-    extra += [i for i in query.include_ids if i not in pool and i not in neighbours
+    extra = [i for i in admitted if i not in pool]
+    extra += [i for i in query.include_ids if i not in pool and i not in admitted
               and _known(query, views, i)]
     for item in extra:
         score = views.popularity.score(query.tenant, query.surface, item, query.now_ms)

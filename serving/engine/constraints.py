@@ -49,9 +49,10 @@ class TagPolicy:
     max_per_tag: Mapping[str, int] = field(default_factory=dict)
 
     def allows(self, tags: frozenset[str], counts: Counter[str]) -> bool:
-        if tags & self.forbidden:
+        if self.forbidden and not self.forbidden.isdisjoint(tags):
             return False
-        return all(counts[t] < self.max_per_tag[t] for t in tags if t in self.max_per_tag)
+        limits = self.max_per_tag
+        return not limits or all(counts[t] < limits[t] for t in tags if t in limits)
 
 
 @dataclass(slots=True)
@@ -88,6 +89,7 @@ def select(
     remaining = deque(ranked)
     max_score = max((scores[i] for i in remaining), default=0.0)
     use_mmr = settings.mmr_lambda > 0
+    capped = settings.brand_cap > 0 or settings.category_cap > 0
     while remaining and len(out.pins) + len(out.rest) < k:
         if use_mmr:
             item = mmr_next(remaining, scores, chosen_tags, tags_of,
@@ -99,10 +101,12 @@ def select(
         if not policy.allows(tags, counts):
             out.tag_filtered += 1
             continue
-        if not caps.allows(tags):
+        if capped and not caps.allows(tags):
             continue
-        counts.update(tags)
-        caps.take(tags)
+        if policy.max_per_tag:
+            counts.update(tags)
+        if capped:
+            caps.take(tags)
         chosen_tags.append(tags)
         out.rest.append(item)
     return out

@@ -26,7 +26,10 @@ class EngineSettings:
     """Knobs of the engine; defaults follow the original where it has one (spec §5)."""
 
     max_pin_slots: int = 3
-    popularity_fanout: int = 100  # the original's 0 means "k": no room left for backfill
+    # pool per source = max(fanout_factor·k, popularity_fanout); the original's fanout of
+    # k left no spare candidates to backfill from
+    popularity_fanout: int = 0
+    fanout_factor: int = 2
     covis_per_anchor: int = 200
     history_anchors: int = 10
     max_injected_anchors: int = 50

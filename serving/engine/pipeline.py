@@ -16,9 +16,12 @@ from serving.engine.model import EngineSettings, RankedItem, RankQuery, RankResu
 from serving.engine.order import final_order, ranked_order
 from serving.engine.reasons import explain_block, reason_tokens
 from serving.engine.rules import TagMatcher, active_rules, apply_rules
-from serving.engine.scoring import Signals, blend
+from serving.engine.scoring import Signals, blend_score
 from serving.engine.warnings import ServingWarning, ordered
 from serving.views import ItemMeta
+
+_NO_TAGS: frozenset[str] = frozenset()
+_MISSING = object()
 
 
 class _Catalog:
@@ -28,20 +31,28 @@ class _Catalog:
         self.tenant = query.tenant
         self.catalog = views.catalog
         self.metas: dict[str, ItemMeta | None] = {}
+        self.tag_sets: dict[str, frozenset[str]] = {}
         self.error: str | None = None
 
     def meta(self, item: str) -> ItemMeta | None:
-        if item not in self.metas:
-            try:
-                self.metas[item] = self.catalog.get(self.tenant, item)
-            except Exception as exc:  # constraints are skipped, with a warning
-                self.error = self.error or str(exc)
-                self.metas[item] = None
-        return self.metas[item]
+        known = self.metas.get(item, _MISSING)
+        if known is not _MISSING:
+            return known  # type: ignore[return-value]
+        try:
+            meta = self.catalog.get(self.tenant, item)
+        except Exception as exc:  # constraints are skipped, with a warning
+            self.error = self.error or str(exc)
+            meta = None
+        self.metas[item] = meta
+        self.tag_sets[item] = meta.tags if meta is not None else _NO_TAGS
+        return meta
 
     def tags(self, item: str) -> frozenset[str]:
-        meta = self.meta(item)
-        return meta.tags if meta is not None else frozenset()
+        tags = self.tag_sets.get(item)
+        if tags is None:
+            self.meta(item)
+            tags = self.tag_sets[item]
+        return tags
 
 
 def _unavailable(catalog: _Catalog, exclude: frozenset[str]) -> Callable[[str], bool]:
@@ -64,7 +75,7 @@ def rank(query: RankQuery, views: ViewSet, settings: EngineSettings | None = Non
     exclude = frozenset(query.exclude_ids)
     kept = prefilter(ids, catalog.metas, exclude, frozenset(query.required_tags), tags_ok)
     signals = {i: pool.signals[i] for i in kept}
-    scores = {i: blend(s, query.weights).total for i, s in signals.items()}
+    scores = {i: blend_score(s, query.weights) for i, s in signals.items()}
 
     rules = active_rules(query.rules, query.surface, query.segment, query.now_ms)
     outcome = apply_rules(

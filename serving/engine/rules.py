@@ -53,16 +53,23 @@ class TagMatcher:
     brand_prefixes: tuple[str, ...] = ("brand:",)
     category_prefixes: tuple[str, ...] = ("category:", "cat:")
 
-    def matches(self, rule: Rule, item_id: str, tags: frozenset[str]) -> bool:
+    def tag_set(self, rule: Rule) -> frozenset[str]:
+        """The catalog tags a tag/brand/category rule matches (any one of them)."""
         key = rule.target_key.lower()
+        if rule.target_type == "brand":
+            return frozenset(p + key for p in self.brand_prefixes)
+        if rule.target_type == "category":
+            return frozenset(p + key for p in self.category_prefixes)
+        if rule.target_type == "tag" and not key.startswith(
+            self.brand_prefixes + self.category_prefixes
+        ):
+            return frozenset({key})
+        return frozenset()
+
+    def matches(self, rule: Rule, item_id: str, tags: frozenset[str]) -> bool:
         if rule.target_type == "item":
             return item_id in rule.item_ids
-        if rule.target_type == "brand":
-            return any(p + key in tags for p in self.brand_prefixes)
-        if rule.target_type == "category":
-            return any(p + key in tags for p in self.category_prefixes)
-        prefixes = self.brand_prefixes + self.category_prefixes
-        return key in tags and not key.startswith(prefixes)
+        return not self.tag_set(rule).isdisjoint(tags)
 
 
 @dataclass(slots=True)
@@ -84,8 +91,9 @@ def _targets(rule: Rule, out: RuleOutcome, tags_of: Callable[[str], frozenset[st
              matcher: TagMatcher) -> list[str]:
     if rule.target_type == "item":
         return list(rule.item_ids)
-    ordered = sorted(out.scores.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [i for i, _ in ordered if matcher.matches(rule, i, tags_of(i))]
+    wanted = matcher.tag_set(rule)
+    hits = [(-s, i) for i, s in out.scores.items() if not wanted.isdisjoint(tags_of(i))]
+    return [i for _, i in sorted(hits)]
 
 
 def apply_rules(
@@ -109,9 +117,14 @@ def apply_rules(
     blocks = [r for r in rules if r.action == "block"]
     out = RuleOutcome(dict(scores))
 
+    block_ids = {i for r in blocks if r.target_type == "item" for i in r.item_ids}
+    block_tags = frozenset().union(*(matcher.tag_set(r) for r in blocks))
+
     def is_blocked(item: str) -> bool:
         if item in out.blocked:
             return True
+        if item not in block_ids and block_tags.isdisjoint(tags_of(item)):
+            return False
         hit = [r for r in blocks if matcher.matches(r, item, tags_of(item))]
         if hit:
             out.blocked.add(item)

@@ -9,6 +9,7 @@ Worked example of the original docs: α=1, β=0.5, γ=0.2, pop 3, cooc 1, emb 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from serving.engine.weights import Weights
 
@@ -21,9 +22,12 @@ def norm_emb(s: float) -> float:
     return min(max(s, 0.0), 1.0)
 
 
-@dataclass(frozen=True, slots=True)
-class Signals:
-    """Raw signal values of one candidate (0 when the signal has nothing for it)."""
+class Signals(NamedTuple):
+    """Raw signal values of one candidate (0 when the signal has nothing for it).
+
+    A NamedTuple rather than a frozen dataclass: one is built per candidate per request,
+    and tuple construction is several times cheaper.
+    """
 
     pop: float = 0.0
     cooc: float = 0.0
@@ -49,6 +53,17 @@ def blend(signals: Signals, weights: Weights) -> Contribution:
         weights.cooc * norm_pos(signals.cooc),
         weights.emb * norm_emb(signals.emb),
     )
+
+
+def blend_score(signals: Signals, weights: Weights) -> float:
+    """``blend(...).total`` without building the contribution (the hot path)."""
+    pop, cooc = signals.pop, signals.cooc
+    score = weights.pop * pop / (pop + 1.0) if pop > 0 else 0.0
+    if cooc > 0:
+        score += weights.cooc * cooc / (cooc + 1.0)
+    if weights.emb and signals.emb > 0:
+        score += weights.emb * norm_emb(signals.emb)
+    return score
 
 
 def normalized(signals: Signals) -> Contribution:

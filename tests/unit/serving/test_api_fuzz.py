@@ -50,7 +50,7 @@ def filter_body(ctx: object, body: object) -> bool:
     if not isinstance(body, dict):
         return True
     anchors = body.get("anchors")
-    if isinstance(anchors, dict) and isinstance(anchors.get("max_anchors"), int):
+    if isinstance(anchors, dict) and isinstance(anchors.get("max_anchors"), int | float):
         ids = anchors.get("item_ids")
         distinct = {i.strip() for i in ids if isinstance(i, str) and i.strip()} if isinstance(
             ids, list) else set()
@@ -59,7 +59,7 @@ def filter_body(ctx: object, body: object) -> bool:
     options = body.get("options")
     explain = options.get("explain") if isinstance(options, dict) else None
     k = body.get("k", 20)
-    return not (explain in ("summary", "full") and isinstance(k, int) and k > 50)
+    return not (explain in ("summary", "full") and isinstance(k, int | float) and k > 50)
 
 
 class Server:
