@@ -42,6 +42,9 @@ class ServingSettings:
     retry_after_s: int = 1
     max_body_bytes: int = 1 << 20
     docs_enabled: bool = True
+    # the history view is keyed by the user id of the events, which our producers
+    # pseudonymize with the same salt; False looks it up by the raw user_id
+    history_ids_pseudonymous: bool = True
     engine: EngineSettings = field(default_factory=EngineSettings)
 
     def __post_init__(self) -> None:

@@ -11,12 +11,13 @@ from aiohttp import web
 
 from schemas.errors import ServingError
 from schemas.timestamps import ms_to_rfc3339, rfc3339_to_ms
+from serving.deps import ServingSettings
 from serving.engine.model import RankQuery, RankResult, ViewSet
 from serving.engine.pipeline import rank
 from serving.engine.warnings import ordered
 from serving.engine.weights import resolve_weights
 from serving.experiments import Arm, assign, assignment_subject
-from serving.exposure import Served, assignment_event, exposure_event
+from serving.exposure import Served, assignment_event, exposure_event, pseudonymous_user
 from serving.keys import DEPS, PRINCIPAL, REQUEST_ID, TENANTS
 from serving.request import RecommendRequest, parse_recommend
 from serving.similar import parse_similar, similar
@@ -76,6 +77,15 @@ async def _send_then_log(request: web.Request, response: web.Response, served: S
         deps.sink.emit(assignment)
 
 
+def history_key(req: RecommendRequest, settings: ServingSettings) -> str | None:
+    """The id the history view is keyed by: the events' pseudonymous user id (spec §1.10
+    order, without the request-id fallback), or the raw user_id when so configured."""
+    if not settings.history_ids_pseudonymous:
+        return req.user.user_id
+    key = pseudonymous_user(req.user, "", settings.exposure_salt)
+    return key or None
+
+
 def _rank(request: web.Request, req: RecommendRequest, state: TenantState,
           tenant: str, now_ms: int) -> tuple[RankResult, str]:
     deps = request.app[DEPS]
@@ -84,7 +94,7 @@ def _rank(request: web.Request, req: RecommendRequest, state: TenantState,
                                      None if w is None else (w.pop, w.cooc, w.emb))
     query = RankQuery(
         tenant=tenant, surface=req.surface, segment=req.segment, k=req.k, now_ms=now_ms,
-        weights=weights, mode=state.config.mode, user_id=req.user.user_id,
+        weights=weights, mode=state.config.mode, user_id=history_key(req, deps.settings),
         anchors=req.anchors[: req.max_anchors], include_ids=req.include_ids,
         exclude_ids=req.exclude_ids, required_tags=req.required_tags,
         forbidden_tags=req.forbidden_tags, max_per_tag=req.max_per_tag, rules=state.rules,

@@ -146,3 +146,17 @@ async def test_now_in_context_drives_rule_windows():
             **BODY, "context": {"now": "2030-06-01T00:00:00Z"}})).json()
         assert [i["item_id"] for i in late["items"]] == ["z", "a", "b"]
         assert NOW < 1_900_000_000_000
+
+
+async def test_live_history_is_read_by_the_pseudonymous_user_id():
+    async with harness() as hs:
+        hs.views.history[(T, h("u1"))] = [("a", NOW - 1000)]
+        hs.views.covisitation[(T, "home", "a")] = {"z": 9.0}
+        await hs.client.put("/v1/admin/tenants/t1/config",
+                            json={"weights": {"pop": 1, "cooc": 1}},
+                            headers={"X-API-Key": "t1-admin"})
+        doc = await (await hs.post("/v1/recommend", BODY)).json()
+        # z: cooc 9/10 = 0.9 from the history anchor a; a 0.8; b 0.75
+        assert [(i["item_id"], i["reasons"]) for i in doc["items"]] == [
+            ("z", ["co_visitation"]), ("a", ["recent_popularity"]),
+            ("b", ["recent_popularity"])]
