@@ -10,7 +10,7 @@ import orjson
 from aiohttp import web
 
 from schemas.errors import ServingError
-from schemas.timestamps import ms_to_rfc3339, rfc3339_to_ms
+from schemas.timestamps import ms_to_rfc3339
 from serving.deps import ServingSettings
 from serving.engine.model import RankQuery, RankResult, ViewSet
 from serving.engine.pipeline import rank
@@ -113,7 +113,7 @@ async def recommend(request: web.Request) -> web.StreamResponse:
     gate_explain(req, principal.roles, settings.explain_max_items, settings.explain_require_admin)
     state = request.app[TENANTS].state(principal.tenant)
     enforce_limits(state.config, req)
-    now_ms = rfc3339_to_ms(req.context.now) if req.context.now else deps.clock_ms()
+    now_ms = req.context.now_ms if req.context.now_ms is not None else deps.clock_ms()
     subject = assignment_subject(req.user.user_id, req.user.session_id, req.user.anonymous_id)
     arm: Arm | None = assign(req.experiment_id, req.experiment_variant, subject, req.surface,
                              now_ms, settings.assignment_salt, settings.experiments_by_id,

@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from serving.request import EXPLAIN_LEVELS, MAX_ANCHOR_IDS, MAX_ID_LIST, MAX_K, MAX_TAGS
+from serving.request import (
+    EXPLAIN_LEVELS,
+    MAX_ANCHOR_IDS,
+    MAX_ID_LIST,
+    MAX_K,
+    MAX_TAGS,
+    MAX_WEIGHT,
+)
 
 J = "application/json"
 INT64 = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
+WEIGHT = {"type": "number", "minimum": 0, "maximum": MAX_WEIGHT}
 COUNT = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
 IDS = {"type": "array", "items": {"type": "string"}}
 TEXT = {"type": "string", "pattern": "\\S"}  # trimmed before use: blank counts as absent
@@ -54,7 +62,7 @@ RECOMMEND = _obj({
                          "max_per_tag": {"type": "object", "maxProperties": MAX_TAGS,
                                          "propertyNames": TEXT,
                                          "additionalProperties": COUNT}}),
-    "weights": _obj({n: {"type": "number", "minimum": 0} for n in ("pop", "cooc", "emb")}),
+    "weights": _obj({n: WEIGHT for n in ("pop", "cooc", "emb")}),
     "options": _obj({"include_reasons": {"type": "boolean"},
                      "explain": {"enum": list(EXPLAIN_LEVELS)},
                      "include_trace": {"type": "boolean"},

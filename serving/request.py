@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas.errors import ContractError
-from schemas.timestamps import ms_to_rfc3339, rfc3339_to_ms
+from schemas.timestamps import rfc3339_to_ms
 from serving import fields as f
 from serving.engine.warnings import ServingWarning
 
@@ -22,6 +23,7 @@ DEFAULT_SEGMENT = "default"
 DEFAULT_MAX_ANCHORS = MAX_ANCHOR_IDS = 50
 MAX_ID_LIST = 5000
 MAX_TAGS = 200
+MAX_WEIGHT = 1e6
 EXPLAIN_LEVELS = ("none", "summary", "full")
 SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
 
@@ -52,6 +54,7 @@ class RequestContext:
     device: str | None = None
     country: str | None = None
     now: str | None = None  # RFC 3339, normalised to UTC
+    now_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,24 +177,34 @@ def parse_weights(doc: dict[str, Any]) -> RequestWeights | None:
     raw = f.obj(doc, "weights", "", WEIGHTS)
     values = {name: f.opt_number(raw, name, "weights.") for name in ("pop", "cooc", "emb")}
     for name, value in values.items():
-        if value is not None and value < 0:
-            raise f.unprocessable(f"weights.{name} must be ≥ 0")
+        if value is not None and not 0 <= value <= MAX_WEIGHT:
+            raise f.unprocessable(f"weights.{name} must be between 0 and {MAX_WEIGHT:g}")
     return RequestWeights(**values)
+
+
+def utc_rfc3339(epoch_ms: int) -> str:
+    """RFC 3339 in UTC with milliseconds and a 4-digit year (also before year 1000)."""
+    t = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=epoch_ms)
+    return (f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:"
+            f"{t.second:02d}.{t.microsecond // 1000:03d}Z")
 
 
 def parse_context(doc: dict[str, Any]) -> RequestContext:
     raw = f.obj(doc, "context", "", CONTEXT)
     now = f.opt_str(raw, "now", "context.")
+    now_ms = None
     if now is not None:
         try:
-            now = ms_to_rfc3339(rfc3339_to_ms(now))
+            now_ms = rfc3339_to_ms(now)
         except ContractError as exc:
             raise f.unprocessable("context.now must be an RFC 3339 date-time") from exc
+        now = utc_rfc3339(now_ms)
     return RequestContext(
         locale=f.opt_str(raw, "locale", "context.", 64),
         device=f.opt_str(raw, "device", "context.", 64),
         country=f.opt_str(raw, "country", "context.", 64),
         now=now,
+        now_ms=now_ms,
     )
 
 

@@ -8,6 +8,8 @@ The views are in-memory reads; nothing here awaits, logs or looks at a clock.
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Callable
 
 from serving.engine.candidates import generate
@@ -61,6 +63,13 @@ def _unavailable(catalog: _Catalog, exclude: frozenset[str]) -> Callable[[str], 
         return item in exclude or (meta is not None and not meta.available)
 
     return check
+
+
+def _finite(score: float) -> float:
+    """JSON has no inf/NaN: extreme weights or stacked boosts are clamped, NaN is 0."""
+    if math.isfinite(score):
+        return score
+    return 0.0 if math.isnan(score) else math.copysign(sys.float_info.max, score)
 
 
 def rank(query: RankQuery, views: ViewSet, settings: EngineSettings | None = None) -> RankResult:
@@ -129,7 +138,7 @@ def rank(query: RankQuery, views: ViewSet, settings: EngineSettings | None = Non
         items.append(RankedItem(
             item_id=item,
             rank=n,
-            score=scores[item],
+            score=_finite(scores[item]),
             pinned=item in pinned,
             reasons=(reason_tokens(sig, query.weights, tokens, settings.diversity_on)
                      if query.include_reasons else None),

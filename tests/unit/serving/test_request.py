@@ -108,7 +108,10 @@ INVALID: list[tuple[bytes, int, str, str]] = [
     (body(constraints={"max_per_tag": {"a": 1.5}}), 400, "RECSYS_INVALID_REQUEST",
      "must be an integer"),
     (body(constraints={"max_per_tag": []}), 400, "RECSYS_INVALID_REQUEST", "object of tag"),
-    (body(weights={"pop": -0.1}), 422, "RECSYS_UNPROCESSABLE_ENTITY", r"weights\.pop must be ≥ 0"),
+    (body(weights={"pop": -0.1}), 422, "RECSYS_UNPROCESSABLE_ENTITY",
+     r"weights\.pop must be between 0 and 1e\+06"),
+    (body(weights={"emb": 1.7e308}), 422, "RECSYS_UNPROCESSABLE_ENTITY",
+     r"weights\.emb must be between 0 and 1e\+06"),
     (body(weights={"cooc": "1"}), 400, "RECSYS_INVALID_REQUEST", "must be a number"),
     (body(weights={"alpha": 1}), 400, "RECSYS_INVALID_REQUEST", "unknown field"),
     (body(options={"explain": "verbose"}), 422, "RECSYS_UNPROCESSABLE_ENTITY",
@@ -133,3 +136,9 @@ def test_integral_floats_count_as_integers_like_json_schema_says():
     req = parse_recommend(body(k=5.0, options={"seed": 7.0},
                                constraints={"max_per_tag": {"a": 2.0}}))
     assert (req.k, req.seed, req.max_per_tag) == (5, 7, (("a", 2),))
+
+
+def test_now_is_normalised_to_utc_with_a_four_digit_year():
+    req = parse_recommend(body(context={"now": "0274-03-14T13:33:33.69469-07:03"}))
+    assert req.context.now == "0274-03-14T20:36:33.694Z"
+    assert req.context.now_ms is not None and req.context.now_ms < 0
