@@ -202,7 +202,7 @@ def guardrails(
         if case.exposure.latency_ms is not None:
             lat.append(case.exposure.latency_ms)
         errors[variant] = errors.get(variant, 0) + case.exposure.error
-        empties[variant] = empties.get(variant, 0) + (not case.exposure.items)
+        empties[variant] = empties.get(variant, 0) + (not case.exposure.item_ids)
     results = []
     for variant in sorted(counts):
         lat = sorted(latencies[variant])

@@ -88,7 +88,7 @@ class JoinTally:
     def add_exposure(self, exposure: Exposure) -> None:
         """Count a raw exposure; an empty request_id or empty items is 'missing'."""
         self.exposures += 1
-        if not exposure.request_id or not exposure.items:
+        if not exposure.request_id or not exposure.item_ids:
             self.exposures_missing += 1
 
     def add_outcome(self, outcome: Outcome) -> None:

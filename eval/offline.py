@@ -60,11 +60,11 @@ def _segment_name(ordered_keys: Sequence[str], values: Sequence[str]) -> str:
 
 def recommended_items(exposure: Exposure) -> tuple[str, ...]:
     """Item ids stably sorted by rank (logs are usually in rank order already)."""
-    items = exposure.items
-    ranks = [item.rank for item in items]
-    if ranks == sorted(ranks):
-        return tuple(item.item_id for item in items)
-    return tuple(item.item_id for item in sorted(items, key=lambda i: i.rank))
+    ranks = exposure.ranks
+    if list(ranks) == sorted(ranks):
+        return exposure.item_ids
+    order = sorted(range(len(ranks)), key=ranks.__getitem__)
+    return tuple(exposure.item_ids[i] for i in order)
 
 
 def relevant_items(outcomes: Iterable[Outcome]) -> frozenset[str]:

@@ -32,17 +32,86 @@ class ExposureItem(NamedTuple):
     target_propensity: float | None = None
 
 
+class Propensities(NamedTuple):
+    """Per-position OPE propensity columns of an exposure (None where absent)."""
+
+    propensity: tuple[float | None, ...]
+    logging: tuple[float | None, ...]
+    target: tuple[float | None, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Exposure:
-    """What was served for one request (exposure.v1)."""
+    """What was served for one request (exposure.v1).
+
+    Items are stored as columns (ids, ranks, optional propensities) in log order:
+    it is much cheaper than one object per item at ten items per line. ``items``
+    gives them back as ``ExposureItem`` rows; ``Exposure.of`` builds from rows.
+    """
 
     request_id: str
     user_id: str
     ts: datetime | None
-    items: tuple[ExposureItem, ...]
+    item_ids: tuple[str, ...]
+    ranks: tuple[int, ...]
     context: Mapping[str, str] = field(default_factory=dict)
     latency_ms: float | None = None
     error: bool = False
+    propensities: Propensities | None = None
+
+    @classmethod
+    def of(
+        cls,
+        request_id: str,
+        user_id: str,
+        ts: datetime | None,
+        items: tuple[ExposureItem, ...],
+        context: Mapping[str, str] = EMPTY_CONTEXT,
+        latency_ms: float | None = None,
+        error: bool = False,
+    ) -> Exposure:
+        """Build from item rows."""
+        has_propensities = any(
+            i.propensity is not None
+            or i.logging_propensity is not None
+            or i.target_propensity is not None
+            for i in items
+        )
+        return cls(
+            request_id,
+            user_id,
+            ts,
+            tuple(i.item_id for i in items),
+            tuple(i.rank for i in items),
+            context,
+            latency_ms,
+            error,
+            Propensities(
+                tuple(i.propensity for i in items),
+                tuple(i.logging_propensity for i in items),
+                tuple(i.target_propensity for i in items),
+            )
+            if has_propensities
+            else None,
+        )
+
+    @property
+    def items(self) -> tuple[ExposureItem, ...]:
+        """The items as rows, in log order."""
+        props = self.propensities
+        if props is None:
+            return tuple(ExposureItem(i, r) for i, r in zip(self.item_ids, self.ranks, strict=True))
+        return tuple(
+            ExposureItem(*row)
+            for row in zip(
+                self.item_ids,
+                self.ranks,
+                props.propensity,
+                props.logging,
+                props.target,
+                strict=True,
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,48 +218,67 @@ def _context(obj: Mapping[str, Any]) -> Mapping[str, str]:
     return ctx
 
 
-def _items(obj: Mapping[str, Any]) -> tuple[ExposureItem, ...]:
+_STR = frozenset({str})
+_INT = frozenset({int})
+_NONE = frozenset({type(None)})
+_OPTIONAL_FLOAT = frozenset({type(None), float})
+_PROPENSITY_KEYS = frozenset({"propensity", "logging_propensity", "target_propensity"})
+
+
+def _column(rows: list[dict[str, Any]], key: str, allowed: frozenset[type]) -> tuple[Any, ...]:
+    """One item field across the items; the checked helper only when a type is off.
+
+    ``set(map(type, ...))`` runs in C: this is the hot path of every run.
+    """
+    values = [row.get(key) for row in rows]
+    if set(map(type, values)) <= allowed:
+        return tuple(values)
+    if allowed is _STR:
+        return tuple(_str(row, key) for row in rows)
+    if allowed is _INT:
+        return tuple(_int(row, key) for row in rows)
+    return tuple(_num(row, key) for row in rows)
+
+
+def _item_columns(
+    obj: Mapping[str, Any],
+) -> tuple[tuple[str, ...], tuple[int, ...], Propensities | None]:
     value = obj.get("items")
     if value is None:
-        return ()
+        return (), (), None
     if not isinstance(value, list):
         raise ValueError(f"field 'items' must be an array, got {type(value).__name__}")
-    items: list[ExposureItem] = []
-    append = items.append
-    # The hot loop of every run: exact-type fast paths, the checked helpers otherwise.
-    for raw in value:
-        if type(raw) is not dict:
-            raise ValueError(f"each of 'items' must be a JSON object, got {type(raw).__name__}")
-        item_id = raw.get("item_id")
-        if type(item_id) is not str:
-            item_id = _str(raw, "item_id")
-        rank = raw.get("rank")
-        if type(rank) is not int:
-            rank = _int(raw, "rank")
-        propensity = raw.get("propensity")
-        if propensity is not None and type(propensity) is not float:
-            propensity = _num(raw, "propensity")
-        logging = raw.get("logging_propensity")
-        if logging is not None and type(logging) is not float:
-            logging = _num(raw, "logging_propensity")
-        target = raw.get("target_propensity")
-        if target is not None and type(target) is not float:
-            target = _num(raw, "target_propensity")
-        append(ExposureItem(item_id, rank, propensity, logging, target))
-    return tuple(items)
+    if not set(map(type, value)) <= {dict}:
+        bad = next(row for row in value if type(row) is not dict)
+        raise ValueError(f"each of 'items' must be a JSON object, got {type(bad).__name__}")
+    ids: tuple[str, ...] = _column(value, "item_id", _STR)
+    ranks: tuple[int, ...] = _column(value, "rank", _INT)
+    if _PROPENSITY_KEYS.isdisjoint(set().union(*value)):  # most logs carry none
+        return ids, ranks, None
+    props = Propensities(
+        _column(value, "propensity", _OPTIONAL_FLOAT),
+        _column(value, "logging_propensity", _OPTIONAL_FLOAT),
+        _column(value, "target_propensity", _OPTIONAL_FLOAT),
+    )
+    if all(set(map(type, column)) <= _NONE for column in props):
+        return ids, ranks, None
+    return ids, ranks, props
 
 
 def exposure_from_json(raw: Any) -> Exposure:
     """Decode one parsed JSON document into an Exposure (lenient keys, strict types)."""
     obj = _obj(raw, "an exposure")
+    ids, ranks, props = _item_columns(obj)
     return Exposure(
         request_id=_str(obj, "request_id"),
         user_id=_str(obj, "user_id"),
         ts=_ts(obj),
-        items=_items(obj),
+        item_ids=ids,
+        ranks=ranks,
         context=_context(obj),
         latency_ms=_num(obj, "latency_ms"),
         error=_bool(obj, "error"),
+        propensities=props,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +118,17 @@ def open_source(
 
 
 def read_all(source: RecordSource[T]) -> list[T]:
-    """Materialise a source (memory mode)."""
+    """Materialise a source (memory mode).
+
+    The cyclic GC is paused while loading: records hold no reference cycles, and
+    without the pause CPython rescans the growing heap again and again (about a
+    third of the load time at 100k exposures).
+    """
     items: Iterable[T] = source
-    return list(items)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return list(items)
+    finally:
+        if was_enabled:
+            gc.enable()

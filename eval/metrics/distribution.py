@@ -44,8 +44,9 @@ class DistributionTally:
             tail.update(other.tail_counts[k])
 
     def topk_counts(self, k: int) -> Counter[str]:
-        """Occurrences of each item within the top k of every list."""
-        return self.full_counts - self.tail_counts[k]
+        """Occurrences of each item within the top k of every list (do not mutate)."""
+        tail = self.tail_counts[k]
+        return self.full_counts - tail if tail else self.full_counts
 
 
 def coverage(tally: DistributionTally, k: int) -> float:

@@ -31,7 +31,7 @@ def _config(tmp_path: Path, text: str) -> Path:
 
 def _case(rid: str, clicks: int, latency: float | None = None, empty: bool = False) -> Case:
     items = () if empty else (ExposureItem("i1", 1),)
-    exposure = Exposure(rid, "u", None, items, {}, latency)
+    exposure = Exposure.of(rid, "u", None, items, {}, latency)
     return Case(exposure, tuple(Outcome(rid, "u", "i1", "Click", None) for _ in range(clicks)))
 
 

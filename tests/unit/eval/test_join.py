@@ -17,7 +17,7 @@ T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def exp(rid: str, *items: str, ts: datetime | None = T0) -> Exposure:
-    return Exposure(rid, "u", ts, tuple(ExposureItem(i, n) for n, i in enumerate(items, 1)))
+    return Exposure.of(rid, "u", ts, tuple(ExposureItem(i, n) for n, i in enumerate(items, 1)))
 
 
 def out(rid: str, item: str = "i1", ts: datetime | None = T0) -> Outcome:

@@ -119,7 +119,7 @@ def test_per_case_metrics_lie_in_unit_interval(
 
 
 def _case(rid: str, items_: tuple[str, ...], clicked: tuple[str, ...], **context: str) -> Case:
-    exposure = Exposure(
+    exposure = Exposure.of(
         rid,
         "u",
         None,

@@ -85,7 +85,7 @@ def test_request_mode_clipped_fraction_mixes_units() -> None:
 
 
 def _case(items: list[ExposureItem], outcomes: list[tuple[str, str, float]]) -> Case:
-    exposure = Exposure("r1", "u", None, tuple(items))
+    exposure = Exposure.of("r1", "u", None, tuple(items))
     return Case(exposure, tuple(Outcome("r1", "u", i, kind, None, v) for i, kind, v in outcomes))
 
 
