@@ -8,6 +8,7 @@ is an error, ``ts`` must be RFC 3339 and every ``context`` value must be a strin
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -232,6 +233,8 @@ def _column(rows: list[dict[str, Any]], key: str, allowed: frozenset[type]) -> t
     """
     values = [row.get(key) for row in rows]
     if set(map(type, values)) <= allowed:
+        if allowed is _STR:  # item ids repeat across lines: one shared copy each saves memory
+            return tuple(map(sys.intern, values))
         return tuple(values)
     if allowed is _STR:
         return tuple(_str(row, key) for row in rows)
