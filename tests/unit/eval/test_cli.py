@@ -319,3 +319,39 @@ def test_experiment_golden_in_stream_mode(
     code, report = run_cli(tiny_dataset, config)
     assert code == 0
     assert_json_close(report, json.loads((GOLDEN / "experiment.json").read_text()))
+
+
+def test_experiment_id_flag_overrides_the_config(
+    tmp_path: Path, tiny_dataset: Path, run_cli: RunCli
+) -> None:
+    config = tmp_path / "other.yaml"
+    config.write_text(
+        (FIXTURES / "experiment.golden.yaml").read_text().replace('"exp_123"', '"exp_other"')
+    )
+    code, report = run_cli(tiny_dataset, config, name="none.json")
+    assert code == 0 and report is not None
+    assert report["summary"]["cases_evaluated"] == 0  # no assignment of exp_other
+    code, report = run_cli(tiny_dataset, config, "--experiment-id", "EXP_123")
+    assert code == 0 and report is not None
+    assert report["experiment"]["experiment_id"] == "EXP_123"  # matched case-insensitively
+    assert [v["exposures"] for v in report["experiment"]["variants"]] == [2, 1]
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("ope", ["## Off-policy estimates (unit request, sum)", "| ips | 5.55556 | 61.7284 |"]),
+        ("interleaving", ["## Interleaving", "| team_draft | 2 | 0 | 1 | 1 | 0 | 1 | 0.317311 |"]),
+        ("experiment", ["## Guardrails", "| B | 220 | 0 | 0 | no | yes | yes |"]),
+    ],
+)
+def test_markdown_covers_every_mode(
+    mode: str, expected: list[str], tiny_dataset: Path, run_cli: RunCli, tmp_path: Path
+) -> None:
+    code, _ = run_cli(
+        tiny_dataset, FIXTURES / f"{mode}.golden.yaml", "--output-format", "md", name="r.md"
+    )
+    assert code == 0
+    text = (tmp_path / "r.md").read_text()
+    for line in expected:
+        assert line in text
