@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from eval.timeparse import parse_rfc3339
 
@@ -234,7 +234,7 @@ def _column(rows: list[dict[str, Any]], key: str, allowed: frozenset[type]) -> t
     values = [row.get(key) for row in rows]
     if set(map(type, values)) <= allowed:
         if allowed is _STR:  # item ids repeat across lines: one shared copy each saves memory
-            return tuple(map(sys.intern, values))
+            return tuple(map(sys.intern, cast(list[str], values)))
         return tuple(values)
     if allowed is _STR:
         return tuple(_str(row, key) for row in rows)
