@@ -228,3 +228,14 @@ def test_decision_without_a_candidate_holds(tmp_path: Path, run_cli: RunCli) -> 
     assert code == 2
     decision = _decision(tmp_path)
     assert (decision["decision"], decision["reason"]) == ("hold", "no candidate variant")
+
+
+def test_html_charts_per_request_ctr_when_enabled(tmp_path: Path, run_cli: RunCli) -> None:
+    dataset = experiment_files(tmp_path, _arms([1, 0, 0, 0], [1, 1, 1, 0]))
+    config = _config(tmp_path, BASE + "  request_ctr: {enabled: true}\n")
+    code, _ = run_cli(dataset, config, "--output-format", "html", name="r.html")
+    assert code == 0
+    page = (tmp_path / "r.html").read_text()
+    assert page.count("<svg") == 2
+    assert "per-request CTR with delta-method CI" in page
+    assert "<title>B: 0.75</title>" in page  # 3 of 4 of B's requests have a click
