@@ -95,7 +95,9 @@ def opt_int(doc: Mapping[str, Any], key: str, where: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
-        if not INT64_MIN <= value <= INT64_MAX:
+        # orjson reads integers beyond 64 bits as floats, which round: ±2^63 as a float
+        # may stand for a value just outside the range, so the bounds are strict here
+        if not INT64_MIN < value < INT64_MAX:
             raise unprocessable(f"{where}{key} must fit in a signed 64-bit integer")
         return int(value)
     if isinstance(value, bool) or not isinstance(value, int):

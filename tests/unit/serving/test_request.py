@@ -118,6 +118,8 @@ INVALID: list[tuple[bytes, int, str, str]] = [
      "none, summary, full"),
     (body(options={"include_reasons": "yes"}), 400, "RECSYS_INVALID_REQUEST", "boolean"),
     (body(options={"seed": 2**63}), 422, "RECSYS_UNPROCESSABLE_ENTITY", "64-bit"),
+    (b'{"surface":"home","user":{"user_id":"u"},"options":{"seed":-9223372036854775809}}',
+     422, "RECSYS_UNPROCESSABLE_ENTITY", "64-bit"),
     (body(context={"now": "yesterday"}), 422, "RECSYS_UNPROCESSABLE_ENTITY", "RFC 3339"),
     (body(context="x"), 400, "RECSYS_INVALID_REQUEST", "context must be an object"),
     (body(experiment={"id": 1}), 400, "RECSYS_INVALID_REQUEST", "experiment.id must be a string"),
