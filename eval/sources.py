@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from eval.jsonl import JsonlSource
+from eval.kafka_source import KafkaSource
 from eval.parquet import ParquetSource
 from eval.progress import ProgressBar
 from eval.yamlstrict import load_strict
@@ -86,6 +87,14 @@ def _open_parquet(
     return ParquetSource(Path(source.path), decode, name=name)
 
 
+def _open_kafka(
+    source: SourceConfig, name: str, decode: Callable[[Any], Any], progress: ProgressBar | None
+) -> KafkaSource[Any]:
+    if not source.bootstrap or not source.topic:
+        raise ConfigError(f"{name}: type kafka needs bootstrap and topic")
+    return KafkaSource(source.bootstrap, source.topic, decode, name=name)
+
+
 def _unavailable(message: str) -> Opener:
     def opener(
         source: SourceConfig, name: str, decode: Callable[[Any], Any], progress: ProgressBar | None
@@ -98,7 +107,7 @@ def _unavailable(message: str) -> Opener:
 SOURCE_TYPES: dict[str, Opener] = {
     "jsonl": _open_jsonl,
     "parquet": _open_parquet,
-    "kafka": _unavailable("kafka sources are not available yet"),
+    "kafka": _open_kafka,
     "postgres": _unavailable("postgres sources are not available in this build"),
     "duckdb": _unavailable("duckdb sources are not available in this build"),
 }

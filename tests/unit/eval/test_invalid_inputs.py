@@ -232,15 +232,15 @@ CASES = [
         r"\(known: duckdb, jsonl, kafka, parquet, postgres\)",
     ),
     (
-        "kafka sources are not wired yet",
+        "kafka source without a topic",
         {
             "dataset.yaml": DATASET.replace(
                 "type: jsonl, path: '{tmp}/outcomes.jsonl'",
-                "type: kafka, bootstrap: 'localhost:9092', topic: t",
+                "type: kafka, bootstrap: 'localhost:9092'",
             )
         },
         ConfigError,
-        r"outcomes: kafka sources are not available yet",
+        r"outcomes: type kafka needs bootstrap and topic",
     ),
     (
         "source missing for the mode",
