@@ -49,6 +49,18 @@ class _Catalog:
         self.tag_sets[item] = meta.tags if meta is not None else _NO_TAGS
         return meta
 
+    def prefetch(self, ids: list[str]) -> None:
+        """Look every candidate up in one tight loop (the common path: no errors)."""
+        get, tenant = self.catalog.get, self.tenant
+        try:
+            metas = {i: get(tenant, i) for i in ids}
+        except Exception:  # fall back to one-by-one lookups that record the error
+            for item in ids:
+                self.meta(item)
+            return
+        self.metas.update(metas)
+        self.tag_sets.update((i, m.tags if m is not None else _NO_TAGS) for i, m in metas.items())
+
     def tags(self, item: str) -> frozenset[str]:
         tags = self.tag_sets.get(item)
         if tags is None:
@@ -78,8 +90,7 @@ def rank(query: RankQuery, views: ViewSet, settings: EngineSettings | None = Non
     warnings = list(pool.warnings)
     catalog = _Catalog(query, views)
     ids = list(pool.signals)
-    for item in ids:
-        catalog.meta(item)
+    catalog.prefetch(ids)
     tags_ok = catalog.error is None
     exclude = frozenset(query.exclude_ids)
     kept = prefilter(ids, catalog.metas, exclude, frozenset(query.required_tags), tags_ok)

@@ -114,6 +114,8 @@ def apply_rules(
     """
     matcher = matcher or TagMatcher()
     rules = list(rules)
+    if not rules:
+        return RuleOutcome(scores)
     blocks = [r for r in rules if r.action == "block"]
     out = RuleOutcome(dict(scores))
 
@@ -132,8 +134,9 @@ def apply_rules(
             out.tokens.setdefault(item, []).extend(f"rule.block[{r.rule_id}]" for r in hit)
         return bool(hit)
 
-    for item in list(out.scores):
-        is_blocked(item)
+    if blocks:
+        for item in list(out.scores):
+            is_blocked(item)
     for rule in rules:
         if rule.action == "pin":
             taken = 0
