@@ -2,8 +2,9 @@
 
 Routes: ``POST /v1/recommend``, ``/v1/recommend/validate``, ``/v1/similar``; the admin
 API under ``/v1/admin/tenants/{tenant_id}/``; ``/healthz``, ``/readyz``,
-``/openapi.json``. The event sink is started and stopped by a ``cleanup_ctx``, so
-exposures queued at shutdown are drained before the app exits.
+``/openapi.json``. A ``cleanup_ctx`` starts ``deps.resources`` (view reader, config
+store) and the event sink before serving, and on shutdown drains the sink (queued
+exposures are produced) before stopping the resources in reverse order.
 """
 
 from __future__ import annotations
@@ -22,11 +23,22 @@ from serving.openapi import document
 from serving.tenants import TenantCache
 
 
-async def _sink_ctx(app: web.Application) -> AsyncIterator[None]:
-    sink = app[DEPS].sink
-    await sink.start()
-    yield
-    await sink.stop()
+async def _resources_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Start the resources, then the sink; on shutdown drain the sink, then stop them."""
+    deps = app[DEPS]
+    started = []
+    try:
+        for resource in deps.resources:
+            await resource.start()
+            started.append(resource)
+        await deps.sink.start()
+        try:
+            yield
+        finally:
+            await deps.sink.stop()
+    finally:
+        for resource in reversed(started):
+            await resource.stop()
 
 
 def _openapi(doc: dict[str, object]) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -48,7 +60,7 @@ def create_app(deps: ServingDeps) -> web.Application:
     app[LIMITER] = (RateLimiter(settings.rate_capacity, settings.rate_refill_per_s,
                                 deps.monotonic) if settings.rate_refill_per_s > 0 else None)
     app[GATE] = InFlightGate(settings.max_inflight, settings.retry_after_s)
-    app.cleanup_ctx.append(_sink_ctx)
+    app.cleanup_ctx.append(_resources_ctx)
     r = app.router
     r.add_post("/v1/recommend", handlers.recommend)
     r.add_post("/v1/recommend/validate", handlers.validate)

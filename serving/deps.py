@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from schemas.errors import ConfigError
 from serving.auth import KeyRing
@@ -20,6 +21,14 @@ from serving.sink import EventSink
 from serving.views import CatalogView, CovisitationView, HistoryView, PopularityView
 
 ReadyCheck = Callable[[], Awaitable[bool]]
+
+
+class Resource(Protocol):
+    """Something the app starts before serving and stops after (view reader, store)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 def wall_clock_ms() -> int:
@@ -74,3 +83,5 @@ class ServingDeps:
     clock_ms: Callable[[], int] = wall_clock_ms
     monotonic: Callable[[], float] = time.monotonic
     invalidate_popularity: Callable[[str, str | None], int] | None = None
+    # started in order by the app's cleanup_ctx before the sink, stopped in reverse after
+    resources: tuple[Resource, ...] = ()

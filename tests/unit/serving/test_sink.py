@@ -89,3 +89,41 @@ async def test_a_stuck_broker_never_delays_the_response():
         assert sink.dropped >= 1  # the queue of 1 overflowed instead of blocking
         pub.release.set()
     assert pub.sent and all(e.SCHEMA == "exposure.v1" for e in pub.sent)
+
+
+async def test_resources_start_before_serving_and_stop_after_the_sink():
+    from serving.app import create_app
+    from serving.config_store import InMemoryConfigStore
+    from serving.deps import ServingDeps, ServingSettings
+    from serving.views import InMemoryViews
+
+    calls: list[str] = []
+
+    class Res:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        async def start(self) -> None:
+            calls.append(f"start {self.name}")
+
+        async def stop(self) -> None:
+            calls.append(f"stop {self.name}")
+
+    class Sink(InMemorySink):
+        async def start(self) -> None:
+            calls.append("start sink")
+
+        async def stop(self) -> None:
+            calls.append("stop sink")
+
+    v = InMemoryViews()
+    app = create_app(ServingDeps(v, v, Sink(), InMemoryConfigStore(),
+                                 ServingSettings(exposure_salt="s"),
+                                 resources=(Res("views"), Res("store"))))
+    from aiohttp.test_utils import TestClient, TestServer
+
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    assert calls == ["start views", "start store", "start sink"]
+    await client.close()
+    assert calls[3:] == ["stop sink", "stop store", "stop views"]
