@@ -42,6 +42,7 @@ from streams.messages import (
     join_key,
     split_key,
 )
+from streams.overlay import Overlay
 from streams.stages import RequestStage, item_stage, parse_item_key, user_stage
 from streams.state_config import StateConfig
 from streams.view_index import ViewIndex
@@ -144,10 +145,19 @@ def register_agents(
             else:
                 tbl[key] = nxt.to_json()
 
-    async def send_derived(out: list[Any]) -> None:
+    async def send_derived(out: list[Any], staged: Overlay) -> None:
+        """Send, await Kafka's acks, then persist the state (see ``streams.overlay``).
+
+        ``force=True`` bypasses Faust's attachments, which would hold the records
+        back until the input offset is committed — after the changelog write.
+        """
+        futures = []
         for msg in out:
             target = engagements if isinstance(msg, EngagementMsg) else item_updates
-            await target.send(key=msg.key.encode(), value=msg.encode())
+            futures.append(await target.send(key=msg.key.encode(), value=msg.encode(), force=True))
+        for fut in futures:
+            await fut
+        staged.commit()
 
     async def decoded(stream: Any) -> AsyncIterator[tuple[Any, Any]]:
         async for ev in stream.events():
@@ -178,15 +188,16 @@ def register_agents(
     async def requests_agent(stream: Any) -> None:
         async for msg, event in decoded(stream):
             p, o = msg.partition, msg.offset
+            staged = Overlay(t.requests)
             if isinstance(event, Exposure):
                 fold(t.shown, shown_deltas(p, event), o)
-                out = request_stage.on_exposure(t.requests, p, o, event)
+                out = request_stage.on_exposure(staged, p, o, event)
             elif isinstance(event, Outcome):
                 fold(t.engaged, engaged_deltas(p, event), o)
-                out = request_stage.on_outcome(t.requests, p, o, event, int(time.time() * 1000))
+                out = request_stage.on_outcome(staged, p, o, event, int(time.time() * 1000))
             else:
-                out = request_stage.on_tick(t.requests, p, o, int(event["now_ms"]))
-            await send_derived(out)
+                out = request_stage.on_tick(staged, p, o, int(event["now_ms"]))
+            await send_derived(out, staged)
 
     @app.agent(engagements, name="users")
     async def users_agent(stream: Any) -> None:
@@ -195,11 +206,12 @@ def register_agents(
             eng = decode(msg.value)
             if not isinstance(eng, EngagementMsg):
                 continue
-            out = user_stage(t.users, msg.partition, msg.offset, eng, config)
+            staged = Overlay(t.users)
+            out = user_stage(staged, msg.partition, msg.offset, eng, config)
+            await send_derived(out, staged)
             a = eng.attributed
             state = UserState.from_json(t.users.get(join_key(a.tenant, a.user_id)))
             index.set_history(a.tenant, a.user_id, state.recent)
-            await send_derived(out)
 
     @app.agent(item_updates, name="items-state")
     async def items_agent(stream: Any) -> None:
