@@ -16,30 +16,34 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from serving.engine.diversity import Caps, mmr_next
 from serving.engine.model import EngineSettings
 from serving.views import ItemMeta
 
+T = TypeVar("T")
+
 
 def prefilter(
-    ids: list[str],
+    candidates: Mapping[str, T],
     metas: Mapping[str, ItemMeta | None],
     exclude_ids: frozenset[str],
     required_tags: frozenset[str],
     tags_ok: bool,
-) -> list[str]:
+) -> dict[str, T]:
     """Candidates surviving exclusions, availability and required tags (any-of)."""
-    out = []
-    for item in ids:
+    need_tags = bool(required_tags) and tags_ok
+    out = {}
+    for item, value in candidates.items():
         if item in exclude_ids:
             continue
         meta = metas.get(item)
         if meta is not None and not meta.available:
             continue
-        if required_tags and tags_ok and (meta is None or not (meta.tags & required_tags)):
+        if need_tags and (meta is None or meta.tags.isdisjoint(required_tags)):
             continue
-        out.append(item)
+        out[item] = value
     return out
 
 
@@ -83,13 +87,16 @@ def select(
             continue
         counts.update(tags)
         out.pins.append(item)
+    use_mmr = settings.mmr_lambda > 0
+    capped = settings.brand_cap > 0 or settings.category_cap > 0
+    if not (use_mmr or capped or policy.forbidden or policy.max_per_tag):
+        out.rest = ranked[: max(k - len(out.pins), 0)]  # nothing to skip: plain cut
+        return out
     caps = Caps(settings.brand_cap, settings.category_cap,
                 settings.brand_prefixes, settings.category_prefixes)
     chosen_tags = [tags_of(i) for i in out.pins]
     remaining = deque(ranked)
     max_score = max((scores[i] for i in remaining), default=0.0)
-    use_mmr = settings.mmr_lambda > 0
-    capped = settings.brand_cap > 0 or settings.category_cap > 0
     while remaining and len(out.pins) + len(out.rest) < k:
         if use_mmr:
             item = mmr_next(remaining, scores, chosen_tags, tags_of,

@@ -93,8 +93,8 @@ def rank(query: RankQuery, views: ViewSet, settings: EngineSettings | None = Non
     catalog.prefetch(ids)
     tags_ok = catalog.error is None
     exclude = frozenset(query.exclude_ids)
-    kept = prefilter(ids, catalog.metas, exclude, frozenset(query.required_tags), tags_ok)
-    signals = {i: pool.signals[i] for i in kept}
+    signals = prefilter(pool.signals, catalog.metas, exclude, frozenset(query.required_tags),
+                        tags_ok)
     scores = {i: blend_score(s, query.weights) for i, s in signals.items()}
 
     rules = active_rules(query.rules, query.surface, query.segment, query.now_ms)
