@@ -17,7 +17,8 @@ from schemas.errors import ConfigError
 from serving import admin, handlers
 from serving.admission import InFlightGate, RateLimiter
 from serving.deps import ServingDeps
-from serving.keys import DEPS, GATE, LIMITER, TENANTS
+from serving.keys import DEPS, GATE, LIMITER, METRICS, TENANTS
+from serving.metrics import ServingMetrics
 from serving.middleware import access_middleware, edge_middleware
 from serving.openapi import document
 from serving.tenants import TenantCache
@@ -60,6 +61,7 @@ def create_app(deps: ServingDeps) -> web.Application:
     app[LIMITER] = (RateLimiter(settings.rate_capacity, settings.rate_refill_per_s,
                                 deps.monotonic) if settings.rate_refill_per_s > 0 else None)
     app[GATE] = InFlightGate(settings.max_inflight, settings.retry_after_s)
+    app[METRICS] = ServingMetrics()
     app.cleanup_ctx.append(_resources_ctx)
     r = app.router
     r.add_post("/v1/recommend", handlers.recommend)
@@ -74,6 +76,7 @@ def create_app(deps: ServingDeps) -> web.Application:
     r.add_get(f"{base}/audit", admin.audit, allow_head=False)
     r.add_get("/healthz", handlers.healthz, allow_head=False)
     r.add_get("/readyz", handlers.readyz, allow_head=False)
+    r.add_get("/metrics", handlers.metrics, allow_head=False)
     if settings.docs_enabled:
         r.add_get("/openapi.json", _openapi(document()), allow_head=False)
     return app

@@ -18,7 +18,7 @@ from serving.engine.warnings import ordered
 from serving.engine.weights import resolve_weights
 from serving.experiments import Arm, assign, assignment_subject
 from serving.exposure import Served, assignment_event, exposure_event, pseudonymous_user
-from serving.keys import DEPS, PRINCIPAL, REQUEST_ID, TENANTS
+from serving.keys import DEPS, GATE, METRICS, PRINCIPAL, REQUEST_ID, RETURNED, TENANTS, WARNED
 from serving.request import RecommendRequest, parse_recommend
 from serving.similar import parse_similar, similar
 from serving.tenant_config import enforce_limits
@@ -139,6 +139,7 @@ async def recommend(request: web.Request) -> web.StreamResponse:
         "warnings": [w.to_json() for w in ordered(req.warnings + result.warnings)],
     }
     latency = (time.perf_counter() - started) * 1000
+    request[RETURNED], request[WARNED] = len(result.items), len(doc["warnings"])
     response = json_response(doc, headers={**NO_STORE, "X-Request-Id": request[REQUEST_ID]})
     final = replace(served, items=tuple(i.item_id for i in result.items), latency_ms=latency)
     await _send_then_log(request, response, final)
@@ -168,6 +169,7 @@ async def similar_items(request: web.Request) -> web.StreamResponse:
                       started),
         "warnings": [w.to_json() for w in ordered(req.warnings + tuple(warnings))],
     }
+    request[RETURNED], request[WARNED] = len(items), len(doc["warnings"])
     response = json_response(doc, headers={**NO_STORE, "X-Request-Id": request[REQUEST_ID]})
     served = Served(request[REQUEST_ID], tenant, req.surface, ms_to_rfc3339(deps.clock_ms()),
                     tuple(i.item_id for i in items), req.segment, algo_version=algo,
@@ -189,3 +191,15 @@ async def readyz(request: web.Request) -> web.Response:
             checks[name] = False
     ok = all(checks.values())
     return json_response({"ready": ok, "checks": checks}, status=200 if ok else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text exposition (no tenant, user or request labels)."""
+    sink = request.app[DEPS].sink
+    gauges = {"recsys_backpressure_rejections_total": request.app[GATE].rejected}
+    for name in ("dropped", "sent", "failed"):
+        value = getattr(sink, name, None)
+        if isinstance(value, int):
+            gauges[f"recsys_events_{name}_total"] = value
+    return web.Response(text=request.app[METRICS].render(gauges),
+                        content_type="text/plain", charset="utf-8")

@@ -7,6 +7,7 @@ per-tenant rate limit; the handlers do role checks and backpressure.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -21,10 +22,13 @@ from serving.keys import (
     GATE,
     GATED_PATHS,
     LIMITER,
+    METRICS,
     PRINCIPAL,
     PUBLIC_PATHS,
     REQUEST_ID,
+    RETURNED,
     TENANT_HEADER,
+    WARNED,
 )
 from serving.problem import problem_response
 
@@ -43,7 +47,18 @@ def request_id(request: web.Request) -> str:
 
 @web.middleware
 async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Give every request an id; turn every error into problem+json."""
+    """Give every request an id, turn every error into problem+json, and count it."""
+    started = time.perf_counter()
+    response = await _answer(request, handler)
+    resource = request.match_info.route.resource
+    endpoint = resource.canonical if resource is not None else "unmatched"
+    if endpoint not in ("/metrics", "/healthz", "/readyz"):
+        request.app[METRICS].observe(endpoint, response.status, time.perf_counter() - started,
+                                     request.get(RETURNED), request.get(WARNED, 0))
+    return response
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     rid = request_id(request)
     request[REQUEST_ID] = rid
     try:

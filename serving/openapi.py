@@ -191,5 +191,10 @@ def document() -> dict[str, Any]:
             "/healthz": {"get": _op("Liveness", health, secured=False)},
             "/readyz": {"get": _op("Readiness (503 when not ready)", health, secured=False)},
             "/openapi.json": {"get": _op("This document", {"type": "object"}, secured=False)},
+            "/metrics": {"get": {
+                "summary": "Prometheus metrics (text exposition format)",
+                "responses": {"200": {"description": "OK",
+                                      "content": {"text/plain": {"schema": {"type": "string"}}}}},
+            }},
         },
     }
