@@ -90,3 +90,32 @@ def test_a_pin_rule_can_inject_an_allow_listed_item_outside_the_pool():
     assert result.items[0].reasons == ("rule.pin[r-pin]",)
     assert [w.code for w in result.warnings] == ["RULE_PIN_INJECTED",
                                                  "CANDIDATES_INCLUDE_FILTERED"]
+
+
+async def test_the_docs_request_verbatim_over_http():
+    """The seed doc's request JSON, unchanged, with tenant weights pop=1, cooc=1."""
+    from tests.unit.serving.app_fixtures import harness
+
+    request = {
+        "surface": "home", "k": 5, "user": {"user_id": "u_1"},
+        "anchors": {"item_ids": ["item_10"]},
+        "candidates": {"include_ids": ["item_1", "item_2", "item_99"],
+                       "exclude_ids": ["item_3"]},
+        "constraints": {"forbidden_tags": ["adult"], "max_per_tag": {SHOES: 2}},
+        "options": {"include_reasons": True, "explain": "summary"},
+    }
+    async with harness(seed_views()) as hs:
+        put = await hs.client.put("/v1/admin/tenants/t1/config",
+                                  json={"weights": {"pop": 1, "cooc": 1}},
+                                  headers={"X-API-Key": "t1-admin"})
+        assert put.status == 200
+        validated = await (await hs.post("/v1/recommend/validate", request)).json()
+        assert [w["detail"] for w in validated["warnings"]] == [
+            "segment defaulted to 'default'", "anchors.max_anchors defaulted to 50"]
+        doc = await (await hs.post("/v1/recommend", request)).json()
+        assert [(i["item_id"], i["rank"], i["reasons"]) for i in doc["items"]] == [
+            ("item_2", 1, ["recent_popularity"]), ("item_1", 2, ["recent_popularity"])]
+        assert doc["items"][0]["explain"] == {"signals": {"pop": 0.9, "cooc": 0.0, "emb": 0.0}}
+        assert [w["code"] for w in doc["warnings"]] == [
+            "DEFAULT_APPLIED", "DEFAULT_APPLIED", "CANDIDATES_INCLUDE_FILTERED",
+            "CANDIDATES_INCLUDE_UNMATCHED"]
