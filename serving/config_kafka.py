@@ -26,14 +26,19 @@ from schemas.errors import BrokerError
 from schemas.highwater import fetch_highwaters
 from serving.config_state import (
     ConfigState,
-    audit_for_write,
     decode_audit,
     encode_audit,
     encode_version,
     pointer_key,
     version_key,
 )
-from serving.config_store import Actor, AuditEntry, Version, version_mismatch
+from serving.config_store import (
+    Actor,
+    AuditEntry,
+    Version,
+    audit_for_write,
+    version_mismatch,
+)
 from serving.tenant_config import content_etag
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,6 @@ every replica.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
 from serving.config_store import Actor, AuditEntry, Version
@@ -82,11 +80,3 @@ class ConfigState:
                and (before_ms is None or e.occurred_at_ms < before_ms)
                and (before_id is None or e.id < before_id)]
         return out[:limit]
-
-
-def audit_for_write(tenant: str, kind: str, actor: Actor, now_ms: int,
-                    before: Version | None, after: Version) -> AuditEntry:
-    """The entry of a document write (id 0: the log assigns the real one)."""
-    extra: dict[str, Any] = {"before_version": before.etag if before else None}
-    return AuditEntry(0, now_ms, tenant, actor, f"{kind}.update", kind, after.etag,
-                      before.document if before else None, after.document, extra)

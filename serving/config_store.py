@@ -10,7 +10,7 @@ in-memory snapshot, so the request path never waits on I/O for it.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from schemas.errors import ServingError
@@ -71,6 +71,14 @@ class AuditEntry:
         return doc
 
 
+def audit_for_write(tenant: str, kind: str, actor: Actor, now_ms: int,
+                    before: Version | None, after: Version) -> AuditEntry:
+    """The entry of a document write (id 0: the store assigns the real one)."""
+    extra: dict[str, Any] = {"before_version": before.etag if before else None}
+    return AuditEntry(0, now_ms, tenant, actor, f"{kind}.update", kind, after.etag,
+                      before.document if before else None, after.document, extra)
+
+
 def version_mismatch(kind: str, given: str, current: str | None) -> ServingError:
     return ServingError(
         f"If-Match {given!r} is stale: the current {kind} version is {current or 'none'}",
@@ -122,20 +130,18 @@ class InMemoryConfigStore:
         version = self.versions.setdefault(
             (tenant, kind, etag), Version(tenant, kind, etag, document, now_ms))
         self.pointers[(tenant, kind)] = etag
-        await self.record(tenant, actor, f"{kind}.update", kind, etag, now_ms, {
-            "before_version": before.etag if before else None,
-            "before": before.document if before else None,
-            "after": document,
-        })
+        self._append(audit_for_write(tenant, kind, actor, now_ms, before, version))
         return version
 
     async def record(self, tenant: str, actor: Actor, action: str, entity_type: str,
                      entity_id: str, now_ms: int, extra: dict[str, Any]) -> AuditEntry:
-        extra = dict(extra)
-        entry = AuditEntry(next(self._ids), now_ms, tenant, actor, action, entity_type,
-                           entity_id, extra.pop("before", None), extra.pop("after", None), extra)
-        self.entries.append(entry)
-        return entry
+        return self._append(AuditEntry(0, now_ms, tenant, actor, action, entity_type,
+                                       entity_id, None, None, dict(extra)))
+
+    def _append(self, entry: AuditEntry) -> AuditEntry:
+        stored = replace(entry, id=next(self._ids))
+        self.entries.append(stored)
+        return stored
 
     async def audit(self, tenant: str, *, limit: int, before_ms: int | None = None,
                     before_id: int | None = None) -> list[AuditEntry]:

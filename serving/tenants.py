@@ -8,6 +8,7 @@ Invalidation drops the parsed entries of a tenant (the admin ``cache/invalidate`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from serving.config_store import ConfigStore
 from serving.engine.rules import Rule
@@ -51,9 +52,13 @@ class TenantCache:
 
     def invalidate(self, tenant: str, target: str) -> int:
         """Drop the parsed ``config`` or ``rules`` of a tenant; the number dropped."""
-        cache: dict[tuple[str, str], object] = (
-            self._configs if target == "config" else self._rules)  # type: ignore[assignment]
-        keys = [k for k in cache if k[0] == tenant]
-        for k in keys:
-            del cache[k]
-        return len(keys)
+        if target == "config":
+            return _drop(self._configs, tenant)
+        return _drop(self._rules, tenant)
+
+
+def _drop(cache: dict[tuple[str, str], Any], tenant: str) -> int:
+    keys = [k for k in cache if k[0] == tenant]
+    for k in keys:
+        del cache[k]
+    return len(keys)
