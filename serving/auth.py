@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from schemas.errors import ConfigError, ServingError
 
@@ -57,6 +58,28 @@ class KeyRing:
         hash_key("probe", secret)  # fail at construction on an empty secret
         self.secret = secret
         self.by_hash = {k.key_hash: k for k in keys}
+
+    @classmethod
+    def from_records(cls, secret: str, records: Iterable[Mapping[str, Any]]) -> KeyRing:
+        """Keys as stored (never raw): ``{key_id, key_hash, tenant, roles, expires_at_ms?,
+        revoked?}`` each, e.g. from a JSON file or a secret store; ``ConfigError`` names
+        the first bad record."""
+        keys = []
+        for n, r in enumerate(records):
+            try:
+                roles = frozenset(r["roles"])
+                key = ApiKey(str(r["key_id"]), str(r["key_hash"]).lower(), str(r["tenant"]),
+                             roles, r.get("expires_at_ms"), bool(r.get("revoked", False)))
+            except (KeyError, TypeError) as exc:
+                raise ConfigError(f"API key record {n}: missing or malformed {exc}") from exc
+            if roles - set(ROLES) or not SAFE_TENANT.match(key.tenant):
+                raise ConfigError(f"API key record {n} ({key.key_id}): unknown roles "
+                                  f"{sorted(roles - set(ROLES))} or bad tenant {key.tenant!r}")
+            if len(key.key_hash) != 64:
+                raise ConfigError(f"API key record {n} ({key.key_id}): key_hash must be the "
+                                  "64-hex HMAC-SHA256 of the key")
+            keys.append(key)
+        return cls(secret, keys)
 
     def add(self, raw: str, tenant: str, roles: Iterable[str], *, key_id: str | None = None,
             expires_at_ms: int | None = None) -> ApiKey:

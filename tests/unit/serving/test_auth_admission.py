@@ -81,3 +81,22 @@ def test_in_flight_gate():
     unlimited = InFlightGate(limit=0)
     for _ in range(100):
         unlimited.enter()
+
+
+def test_key_ring_from_stored_records():
+    digest = hmac.new(b"secret", b"raw", hashlib.sha256).hexdigest()
+    ring = KeyRing.from_records("secret", [
+        {"key_id": "k1", "key_hash": digest.upper(), "tenant": "t1", "roles": ["operator"]},
+        {"key_id": "k2", "key_hash": "0" * 64, "tenant": "t2", "roles": [], "revoked": True},
+    ])
+    key = ring.authenticate("raw", 0)
+    assert key is not None and (key.key_id, key.tenant, key.roles) == (
+        "k1", "t1", frozenset({"operator"}))
+    with pytest.raises(ConfigError, match="record 0: missing or malformed 'tenant'"):
+        KeyRing.from_records("s", [{"key_id": "k", "key_hash": digest, "roles": []}])
+    with pytest.raises(ConfigError, match=r"record 0 \(k\): unknown roles \['root'\]"):
+        KeyRing.from_records("s", [{"key_id": "k", "key_hash": digest, "tenant": "t",
+                                    "roles": ["root"]}])
+    with pytest.raises(ConfigError, match="64-hex"):
+        KeyRing.from_records("s", [{"key_id": "k", "key_hash": "ab", "tenant": "t",
+                                    "roles": []}])
