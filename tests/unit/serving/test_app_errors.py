@@ -121,3 +121,29 @@ async def test_backpressure_503_with_retry_after():
         assert (await resp.json())["code"] == "RECSYS_OVERLOADED"
         hs.client.app[GATE].inflight = 0
         assert (await hs.post("/v1/recommend", OK)).status == 200
+
+
+async def test_request_id_is_generated_and_405_names_the_allowed_methods():
+    async with harness() as hs:
+        resp = await hs.post("/v1/recommend", OK)
+        rid = resp.headers["X-Request-Id"]
+        assert len(rid) == 32 and int(rid, 16) >= 0
+        assert (await resp.json())["meta"]["request_id"] == rid
+        long_id = "r" * 129  # over 128 characters: replaced, never echoed
+        bad = await hs.client.get("/v1/recommend", headers={"X-API-Key": "t1-admin",
+                                                            "X-Request-Id": long_id})
+        assert bad.status == 405 and bad.headers["Allow"] == "POST"
+        assert len(bad.headers["X-Request-Id"]) == 32
+        head = await hs.client.head("/healthz")
+        assert head.status == 405
+
+
+async def test_config_must_be_an_object_and_rules_accept_wrappers():
+    async with harness() as hs:
+        h = {"X-API-Key": "t1-admin"}
+        resp = await hs.client.put(f"{ADMIN}/config", json=[1], headers=h)
+        assert (resp.status, (await resp.json())["code"]) == (422, "RECSYS_INVALID_CONFIG")
+        wrapped = {"items": [{"action": "pin", "item_ids": ["z"], "rule_id": "p"}]}
+        resp = await hs.client.put(f"{ADMIN}/rules", json=wrapped, headers=h)
+        assert resp.status == 200
+        assert (await resp.json())["rules"] == wrapped  # stored as written
