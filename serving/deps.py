@@ -20,7 +20,7 @@ from serving.experiments import DEFAULT_VARIANTS, Experiment
 from serving.sink import EventSink
 from serving.views import CatalogView, CovisitationView, HistoryView, PopularityView
 
-ReadyCheck = Callable[[], Awaitable[bool]]
+ReadyCheck = Callable[[], Awaitable[bool] | bool]  # e.g. ViewReader.ready, probe.reachable
 
 
 class Resource(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import replace
 from typing import Any
@@ -186,7 +187,8 @@ async def readyz(request: web.Request) -> web.Response:
     checks: dict[str, bool] = {}
     for name, check in request.app[DEPS].ready_checks.items():
         try:
-            checks[name] = bool(await check())
+            result = check()
+            checks[name] = bool(await result if inspect.isawaitable(result) else result)
         except Exception:
             checks[name] = False
     ok = all(checks.values())

@@ -160,3 +160,29 @@ async def test_live_history_is_read_by_the_pseudonymous_user_id():
         assert [(i["item_id"], i["reasons"]) for i in doc["items"]] == [
             ("z", ["co_visitation"]), ("a", ["recent_popularity"]),
             ("b", ["recent_popularity"])]
+
+
+async def test_readiness_takes_sync_and_async_checks_and_fails_closed():
+    from serving.app import create_app
+    from serving.config_store import InMemoryConfigStore
+    from serving.deps import ServingDeps, ServingSettings
+    from serving.sink import InMemorySink
+
+    async def broker() -> bool:
+        return True
+
+    def boom() -> bool:
+        raise RuntimeError("probe failed")
+
+    v = InMemoryViews()
+    app = create_app(ServingDeps(v, v, InMemorySink(), InMemoryConfigStore(),
+                                 ServingSettings(exposure_salt="s"),
+                                 ready_checks={"views": lambda: False, "broker": broker,
+                                               "other": boom}))
+    from aiohttp.test_utils import TestClient, TestServer
+
+    async with TestClient(TestServer(app)) as client:
+        resp = await client.get("/readyz")
+        assert resp.status == 503
+        assert await resp.json() == {"ready": False, "checks": {
+            "views": False, "broker": True, "other": False}}
