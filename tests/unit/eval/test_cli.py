@@ -355,3 +355,28 @@ def test_markdown_covers_every_mode(
     text = (tmp_path / "r.md").read_text()
     for line in expected:
         assert line in text
+
+
+def test_validate_exposures_names_missing_field_context_type_and_rank(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = (TINY / "exposures.jsonl").read_text().splitlines()[0]
+    bad = tmp_path / "exposures.jsonl"
+    bad.write_text(
+        "\n".join(
+            [
+                good,
+                good.replace('"user_id":"u1",', ""),  # line 2: missing required field
+                good.replace('"device":"ios"', '"device":7'),  # line 3: non-string context
+                good.replace('"rank":1', '"rank":0'),  # line 4: rank below 1
+            ]
+        )
+        + "\n"
+    )
+    assert main(["validate", "--schema", "exposure.v1", "--input", str(bad)], env={}) == 1
+    err = capsys.readouterr().err
+    assert "exposures.jsonl:2: " in err and "'user_id' is a required property" in err
+    assert "exposures.jsonl:3: " in err and "7 is not of type 'string'" in err
+    assert "exposures.jsonl:4: " in err and "0 is less than the minimum of 1" in err
+    assert "exposures.jsonl:1:" not in err
+    assert err.strip().endswith("validation failed for 3 line(s)")
