@@ -17,6 +17,15 @@ import orjson
 from schemas.errors import ServingError
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+#: what JSON Schema's ``\s`` means (ECMA-262 WhiteSpace and LineTerminator): the
+#: characters trimmed from ids and tags. Python's ``str.strip()`` also strips the
+#: ASCII separators \x1c-\x1f and \x85, which the published ``\S`` pattern allows.
+WHITESPACE = (" \t\n\v\f\r\u00a0\ufeff\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+              "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+
+
+def trim(value: str) -> str:
+    return value.strip(WHITESPACE)
 
 
 def bad(detail: str, code: str = "RECSYS_INVALID_REQUEST") -> ServingError:
@@ -74,7 +83,7 @@ def opt_str(doc: Mapping[str, Any], key: str, where: str, max_len: int = 256) ->
         return None
     if not isinstance(value, str):
         raise bad(f"{where}{key} must be a string")
-    value = value.strip()
+    value = trim(value)
     if len(value) > max_len:
         raise unprocessable(f"{where}{key} is longer than {max_len} characters")
     return value or None
@@ -131,7 +140,7 @@ def str_list(
     for n, item in enumerate(value):
         if not isinstance(item, str):
             raise bad(f"{where}{key}[{n}] must be a string")
-        item = item.strip()
+        item = trim(item)
         if lower:
             item = item.lower()
         if item:

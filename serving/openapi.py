@@ -29,8 +29,14 @@ def _text(max_len: int) -> dict[str, Any]:
     return {"type": "string", "maxLength": max_len}
 
 
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
 def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": props,
+    """A closed object; optional properties may be null (null counts as absent)."""
+    optional = {k: v if k in (required or ()) else _nullable(v) for k, v in props.items()}
+    schema: dict[str, Any] = {"type": "object", "properties": optional,
                               "additionalProperties": False}
     if required:
         schema["required"] = required

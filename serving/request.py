@@ -157,7 +157,7 @@ def parse_max_per_tag(constraints: dict[str, Any]) -> tuple[tuple[str, int], ...
         raise f.unprocessable(f"constraints.max_per_tag has more than {MAX_TAGS} tags")
     out: dict[str, int] = {}
     for tag, limit in raw.items():
-        key = tag.strip().lower()
+        key = f.trim(tag).lower()
         if not key:
             raise f.unprocessable("constraints.max_per_tag keys must be non-empty tags")
         if isinstance(limit, float) and limit.is_integer():

@@ -16,6 +16,7 @@ import orjson
 from schemas.errors import ContractError, ServingError
 from schemas.timestamps import rfc3339_to_ms
 from serving.engine.rules import Rule
+from serving.fields import trim
 
 ACTION_ALIASES = {
     **dict.fromkeys(("block", "blocklist", "ban", "exclude", "suppress"), "block"),
@@ -55,7 +56,7 @@ def _ids(raw: dict[str, Any], n: int) -> tuple[str, ...]:
         values = [value] if isinstance(value, str) else value
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise _invalid(n, f"{key} must be a string or an array of strings")
-        return tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
+        return tuple(dict.fromkeys(trim(v) for v in values if trim(v)))
     return ()
 
 
@@ -91,14 +92,16 @@ def parse_rule(raw: Any, n: int, tenant: str) -> Rule:
     target: dict[str, Any] = target_doc if isinstance(target_doc, dict) else {}
     merged = {**raw, **{f"target_{k}" if k in ("type", "key") else k: v
                         for k, v in target.items()}}
-    key = str(merged.get("target_key", merged.get("key", "")) or "").strip().lower()
+    key = trim(str(merged.get("target_key", merged.get("key", "")) or "")).lower()
     item_ids = _ids(merged, n)
+    if "target_type" in merged and merged["target_type"] is None:
+        raise _invalid(n, "target_type must not be null")
     ttype_raw = merged.get("target_type")
     if ttype_raw is None:
         inferred = [t for t in ("tag", "brand", "category") if merged.get(t)]
         ttype_raw = inferred[0] if inferred else ("item" if item_ids else None)
         if inferred:
-            key = str(merged[inferred[0]]).strip().lower()
+            key = trim(str(merged[inferred[0]])).lower()
     ttype = TARGET_ALIASES.get(str(ttype_raw or "").strip().lower())
     if ttype is None:
         raise _invalid(n, f"unknown target_type {ttype_raw!r}; known: item, tag, brand, category")
@@ -106,7 +109,8 @@ def parse_rule(raw: Any, n: int, tenant: str) -> Rule:
         raise _invalid(n, "an item rule needs item_ids")
     if ttype != "item" and not key:
         raise _invalid(n, f"a {ttype} rule needs target_key")
-    enabled = raw.get("enabled", True)
+    enabled = raw.get("enabled")
+    enabled = True if enabled is None else enabled
     if not isinstance(enabled, bool):
         raise _invalid(n, "enabled must be a boolean")
     rule_id = str(raw.get("rule_id") or "").strip() or str(uuid.uuid5(

@@ -144,3 +144,13 @@ def test_now_is_normalised_to_utc_with_a_four_digit_year():
     req = parse_recommend(body(context={"now": "0274-03-14T13:33:33.69469-07:03"}))
     assert req.context.now == "0274-03-14T20:36:33.694Z"
     assert req.context.now_ms is not None and req.context.now_ms < 0
+
+
+def test_null_counts_as_absent_and_trimming_follows_json_schema_whitespace():
+    req = parse_recommend(body(weights={"pop": 1, "cooc": None}, segment=None, options=None,
+                               user={"user_id": "\x1d", "session_id": None}))
+    assert req.weights is not None and req.weights.cooc is None
+    assert req.user.user_id == "\x1d"  # not whitespace for JSON Schema's \s
+    assert req.segment == "default"
+    with pytest.raises(ServingError, match="user needs"):
+        parse_recommend(body(user={"user_id": "\u00a0\u3000 "}))
