@@ -37,7 +37,7 @@ from serving.config_store import (
     AuditEntry,
     Version,
     audit_for_write,
-    version_mismatch,
+    check_if_match,
 )
 from serving.tenant_config import content_etag
 
@@ -152,10 +152,7 @@ class KafkaConfigStore:
     async def put(self, tenant: str, kind: str, document: Any, *, if_match: str | None,
                   actor: Actor, now_ms: int) -> Version:
         before = self.current(tenant, kind)
-        if if_match is not None and if_match != "*" and (
-            before is None or before.etag != if_match
-        ):
-            raise version_mismatch(kind, if_match, before.etag if before else None)
+        check_if_match(kind, if_match, before)
         etag = content_etag(document)
         version = self.state.versions.get((tenant, kind, etag)) or Version(
             tenant, kind, etag, document, now_ms)

@@ -85,6 +85,12 @@ def version_mismatch(kind: str, given: str, current: str | None) -> ServingError
         status=409, code="RECSYS_VERSION_MISMATCH")
 
 
+def check_if_match(kind: str, if_match: str | None, before: Version | None) -> None:
+    """``If-Match`` must name the current version (``*`` or absent: last write wins)."""
+    if if_match is not None and if_match != "*" and (before is None or before.etag != if_match):
+        raise version_mismatch(kind, if_match, before.etag if before else None)
+
+
 class ConfigStore(Protocol):
     def current(self, tenant: str, kind: str) -> Version | None:
         """The current version of a tenant's document, or None when there is none."""
@@ -122,10 +128,7 @@ class InMemoryConfigStore:
     async def put(self, tenant: str, kind: str, document: Any, *, if_match: str | None,
                   actor: Actor, now_ms: int) -> Version:
         before = self.current(tenant, kind)
-        if if_match is not None and if_match != "*" and (
-            before is None or before.etag != if_match
-        ):
-            raise version_mismatch(kind, if_match, before.etag if before else None)
+        check_if_match(kind, if_match, before)
         etag = content_etag(document)
         version = self.versions.setdefault(
             (tenant, kind, etag), Version(tenant, kind, etag, document, now_ms))
