@@ -52,7 +52,12 @@ def rfc3339_to_ms(value: str) -> int:
 def ms_to_rfc3339(epoch_ms: int) -> str:
     """The RFC 3339 UTC string (millisecond precision, ``Z``) of epoch milliseconds."""
     seconds, millis = divmod(epoch_ms, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    t = time.gmtime(seconds)
+    # strftime's %Y does not zero-pad years before 1000 on glibc; RFC 3339 needs 4 digits.
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:"
+        f"{t.tm_sec:02d}.{millis:03d}Z"
+    )
 
 
 def now_rfc3339() -> str:

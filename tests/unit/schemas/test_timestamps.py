@@ -70,3 +70,12 @@ def test_milliseconds_format_and_parse_back(ms: int) -> None:
 
 def test_now_is_valid() -> None:
     assert is_rfc3339(now_rfc3339())
+
+
+def test_ms_to_rfc3339_zero_pads_early_years() -> None:
+    from schemas.timestamps import is_rfc3339, ms_to_rfc3339, rfc3339_to_ms
+
+    ms = rfc3339_to_ms("0999-12-31T23:59:59.250Z")
+    text = ms_to_rfc3339(ms)
+    assert text == "0999-12-31T23:59:59.250Z" and is_rfc3339(text)
+    assert ms_to_rfc3339(0) == "1970-01-01T00:00:00.000Z"
