@@ -159,6 +159,11 @@ class EventProducer:
         }
         self._producer: KafkaProducerLike | None = None
 
+    @property
+    def pseudonymizes(self) -> bool:
+        """True when user ids are replaced by their HMAC before sending (a salt is set)."""
+        return self._salt is not None
+
     def __repr__(self) -> str:
         return (
             f"EventProducer({self.bootstrap_servers!r}, sent={self.sent}, "

@@ -14,8 +14,7 @@ from serving.sink import QueueSink
 
 class KafkaEventSink(QueueSink):
     def __init__(self, producer: EventProducer, maxsize: int = 10_000) -> None:
-        # EventProducer has no public accessor for its salt yet (asked for one)
-        if getattr(producer, "_salt", None) is not None:
+        if producer.pseudonymizes:
             raise ConfigError("KafkaEventSink needs an EventProducer built without a salt: "
                               "serving already pseudonymizes user ids")
         super().__init__(producer, maxsize)
