@@ -20,6 +20,7 @@ RecSys Stream: a streaming recommender on Kafka.
   recsys replay --exposures F --outcomes F [--rate N]
                                  merge files by timestamp and publish them
   recsys worker                  only a stream worker (scale out with more)
+  recsys serve                   one serving replica with the full API
   recsys settings                print the effective settings (secrets masked)
 
 Settings come from RECSYS_* environment variables (see `recsys settings`);
@@ -97,6 +98,17 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     worker.add_argument("--partitions", type=int, help="partitions per topic (default 8)")
+
+    serve = sub.add_parser(
+        "serve",
+        help="run one serving replica with the full API (reads the published views)",
+        description=(
+            "Serve POST /v1/recommend, /v1/recommend/validate, /v1/similar, the admin API, "
+            "/metrics and /openapi.json from the views the workers publish to Kafka "
+            "(RECSYS_KAFKA_BOOTSTRAP). Start as many replicas as you like."
+        ),
+    )
+    serve.add_argument("--port", type=int, help="HTTP port (env RECSYS_HTTP_PORT, default 8080)")
 
     sub.add_parser("settings", help="print the effective settings, secrets masked")
     return parser
@@ -193,6 +205,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_produce(settings, args))
         if args.command == "replay":
             return asyncio.run(_replay(settings, args))
+        if args.command == "serve":
+            from app.serve import run_serving_until_signal
+
+            asyncio.run(run_serving_until_signal(settings))
+            return 0
         if args.command == "worker":
             from app.runtime import run_worker_until_signal
 
