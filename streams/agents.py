@@ -32,6 +32,7 @@ from streams.counts import Tally, apply_tally, engaged_deltas, shown_deltas
 from streams.deadletter import DeadLetter, decode_or_dead_letter
 from streams.decay import Decayed
 from streams.history import UserState
+from streams.keys import join_key, split_key
 from streams.messages import (
     ENGAGEMENTS_TOPIC,
     ITEM_UPDATES_TOPIC,
@@ -39,8 +40,6 @@ from streams.messages import (
     PairMsg,
     PopularityMsg,
     decode,
-    join_key,
-    split_key,
 )
 from streams.overlay import Overlay
 from streams.stages import RequestStage, item_stage, parse_item_key, user_stage

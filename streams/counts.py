@@ -18,9 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from schemas.events import Exposure, Outcome
+from streams.keys import join_key, split_key
 from streams.namespace import surface_of, tenant_of
-
-SEP = "\x1f"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,15 +47,11 @@ def apply_tally(prev: Tally | None, delta: int, offset: int) -> Tally | None:
 
 
 def shown_key(partition: int, tenant: str, surface: str, item_id: str) -> str:
-    return SEP.join((str(partition), tenant, surface, item_id))
+    return join_key(str(partition), tenant, surface, item_id)
 
 
 def engaged_key(partition: int, item_id: str) -> str:
-    return SEP.join((str(partition), item_id))
-
-
-def split_key(key: str) -> list[str]:
-    return key.split(SEP)
+    return join_key(str(partition), item_id)
 
 
 def shown_deltas(partition: int, exposure: Exposure) -> Counter[str]:

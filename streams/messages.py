@@ -15,18 +15,10 @@ import orjson
 
 from streams.attribution import Attributed
 from streams.dedupe import Stamp
+from streams.keys import join_key
 
 ENGAGEMENTS_TOPIC = "recsys.internal.engagements.v1"
 ITEM_UPDATES_TOPIC = "recsys.internal.item-updates.v1"
-SEP = "\x1f"
-
-
-def join_key(*parts: str) -> str:
-    return SEP.join(parts)
-
-
-def split_key(key: str) -> list[str]:
-    return key.split(SEP)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,13 +24,12 @@ from schemas.events import Exposure, Outcome
 from streams import attribution, history
 from streams.decay import Decayed, add
 from streams.dedupe import Origin, Stamp, is_duplicate, is_redelivery
+from streams.keys import join_key, split_key
 from streams.messages import (
     Derived,
     EngagementMsg,
     PairMsg,
     PopularityMsg,
-    join_key,
-    split_key,
 )
 from streams.namespace import surface_of, tenant_of
 from streams.state_config import StateConfig

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from schemas.events import Event, Exposure, Outcome
 from streams.decay import Decayed
-from streams.messages import EngagementMsg, PairMsg, PopularityMsg, split_key
+from streams.keys import split_key
+from streams.messages import EngagementMsg, PairMsg, PopularityMsg
 from streams.stages import RequestStage, item_stage, parse_item_key, user_stage
 from streams.state_config import StateConfig
 
