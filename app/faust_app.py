@@ -1,7 +1,8 @@
 """The Faust app object, configured from settings for the embedded broker and real Kafka.
 
 Two deliberate changes to Faust. Its producer flush (run before every offset commit)
-now drains the send buffer completely (``_DrainingProducer``). And table recovery,
+returns only when every record handed to it is acknowledged (``_DrainingProducer``).
+And table recovery,
 which asks for each changelog partition's end offset, no longer trusts ListOffsets
 alone: the embedded broker under-reports it (see ``schemas.highwater``), which made a
 restarted worker stop recovering a few records early. Our consumer thread takes the
@@ -10,6 +11,7 @@ larger of ListOffsets and the fetch response's high-water mark, exact on every b
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,18 +39,34 @@ class _FetchHighwaterThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 
 class _DrainingProducer(faust_aiokafka.Producer):
-    """Faust's producer, with a ``flush`` that really empties the send buffer.
+    """Faust's producer, with a ``flush`` that returns only when every record handed
+    to it so far is acknowledged by Kafka.
 
-    Faust flushes its producer before it commits input offsets, but its buffer flush
-    gives up after 0.1 s without a sent message and returns with records still queued;
-    on a loaded machine the offsets were then committed ahead of table changelog
-    records, and a crash lost state (seen in the SIGKILL test under the full CI load).
+    Faust flushes its producer before it commits input offsets, but that flush only
+    waits until its buffer queue looks empty (giving up after 0.1 s without a sent
+    message) and then for aiokafka's batches — a record already taken off the queue
+    but not yet in aiokafka's accumulator is in neither. Under load the offsets were
+    then committed ahead of table changelog records, and a crash lost state (seen in
+    the SIGKILL test under CI load). So every future handed to ``send_soon`` (table
+    changelog writes) is tracked until it completes, and ``flush`` awaits them all.
     """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._unacked: set[asyncio.Future[Any]] = set()
+
+    def send_soon(self, fut: Any) -> None:
+        self._unacked.add(fut)
+        fut.add_done_callback(self._unacked.discard)
+        super().send_soon(fut)
 
     async def flush(self) -> None:
         while self.buffer.size:
             await self.buffer.flush()
         await super().flush()
+        while self._unacked:
+            # A failed send raises here, so the offsets are not committed.
+            await asyncio.gather(*list(self._unacked))
 
 
 def _transport_for(bootstrap: str) -> type[faust_aiokafka.Transport]:
