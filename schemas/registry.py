@@ -3,7 +3,7 @@
 Two implementations of one protocol, ``SchemaRegistry``:
 
 - ``LocalRegistry`` — built from ``schemas/avro/*.avsc``; the ids are a fixed table
-  (``LOCAL_IDS``: exposure=1, outcome=2, assignment=3, ranklist=4, item=5), never derived
+  (``LOCAL_IDS``: exposure=1, outcome=2, assignment=3, ranklist=4, item=5, joined=6), never derived
   from file order or hashes, so every process on every machine writes identical bytes.
   Changing a number there is a wire-format break.
 - ``ConfluentRegistry`` — a Confluent-compatible Schema Registry over REST (aiohttp). At
@@ -42,7 +42,6 @@ from yarl import URL
 
 from schemas.errors import DecodeError, RegistryError
 from schemas.topics import TOPIC_FOR_SCHEMA
-from schemas.validation import SCHEMA_NAMES
 
 ParsedSchema = Any
 """A schema as returned by ``fastavro.parse_schema`` (fastavro types it loosely)."""
@@ -53,10 +52,12 @@ LOCAL_IDS: dict[str, int] = {
     "assignment.v1": 3,
     "ranklist.v1": 4,
     "item.v1": 5,
+    "joined.v1": 6,
 }
-"""Fixed schema ids of ``LocalRegistry``; part of the wire format, never renumber."""
+"""Fixed schema ids of ``LocalRegistry``; part of the wire format, never renumber.
+``joined.v1`` is an output (the live join's), so it has no typed event class."""
 
-SUBJECTS: dict[str, str] = {name: f"{TOPIC_FOR_SCHEMA[name]}-value" for name in SCHEMA_NAMES}
+SUBJECTS: dict[str, str] = {name: f"{TOPIC_FOR_SCHEMA[name]}-value" for name in LOCAL_IDS}
 """Registry subject of each schema (TopicNameStrategy: ``<topic>-value``)."""
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"

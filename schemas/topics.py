@@ -13,6 +13,9 @@ ASSIGNMENTS = "recsys.assignments.v1"
 ITEMS = "recsys.items.v1"
 DEADLETTER = "recsys.deadletter.v1"
 JOINED = "recsys.joined.v1"
+"""Output of the live join (``joined.v1``): each outcome attributed to its exposure."""
+LIVE_VIEW = "recsys.views.live.v1"
+"""Compacted: each stream partition's live-join tally (JSON), keyed by partition number."""
 RANKLISTS = "recsys.ranklists.v1"
 """Interleaving input; not consumed by the stream worker (``recsys-eval`` reads files)."""
 
@@ -27,6 +30,7 @@ SCHEMA_FOR_TOPIC: dict[str, str] = {
 TOPIC_FOR_SCHEMA: dict[str, str] = {
     **{schema: topic for topic, schema in SCHEMA_FOR_TOPIC.items()},
     "ranklist.v1": RANKLISTS,
+    "joined.v1": JOINED,
 }
 """Default topic of each schema (``ranklist.v1`` → ``recsys.ranklists.v1``)."""
 

@@ -102,16 +102,17 @@ async def fake() -> AsyncIterator[tuple[FakeSchemaRegistry, str]]:
 
 def test_local_ids_are_the_fixed_table() -> None:
     local = LocalRegistry()
-    assert {name: local.id_for(name) for name in SCHEMA_NAMES} == {
+    assert {name: local.id_for(name) for name in (*SCHEMA_NAMES, "joined.v1")} == {
         "exposure.v1": 1,
         "outcome.v1": 2,
         "assignment.v1": 3,
         "ranklist.v1": 4,
         "item.v1": 5,
+        "joined.v1": 6,
     }
     assert local.schema_for(2) == ("outcome.v1", parsed_schema("outcome.v1"))
-    with pytest.raises(DecodeError, match="schema id 6 unknown"):
-        local.schema_for(6)
+    with pytest.raises(DecodeError, match="schema id 7 unknown"):
+        local.schema_for(7)
     with pytest.raises(RegistryError, match=r"no schema 'x\.v1'; known: exposure\.v1"):
         local.id_for("x.v1")
     assert isinstance(local, SchemaRegistry)
@@ -128,6 +129,7 @@ async def test_connect_registers_every_schema_under_its_topic_subject(
         "recsys.assignments.v1-value",
         "recsys.ranklists.v1-value",
         "recsys.items.v1-value",
+        "recsys.joined.v1-value",
     }
     assert set(SUBJECTS.values()) == set(server.subjects)
     for name in SCHEMA_NAMES:

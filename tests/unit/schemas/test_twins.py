@@ -80,6 +80,15 @@ def test_avro_and_json_schema_twins_agree(name: str) -> None:
     assert avro_shape(avro_schema_doc(name)) == json_shape(load_schema(name))
 
 
+def test_joined_output_schema_twins_agree() -> None:
+    # joined.v1 is an output of the live join, not an input event (not in SCHEMA_NAMES).
+    text = resources.files("schemas").joinpath("json", "joined.v1.json").read_text()
+    doc = json.loads(text)
+    assert doc["additionalProperties"] is False
+    assert avro_shape(avro_schema_doc("joined.v1")) == json_shape(doc)
+    assert avro_schema_doc("joined.v1")["namespace"] == "recsys.v1"
+
+
 @pytest.mark.parametrize("name", SCHEMA_NAMES)
 def test_every_schema_has_an_avro_twin_in_the_recsys_v1_namespace(name: str) -> None:
     doc = avro_schema_doc(name)
