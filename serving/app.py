@@ -1,7 +1,8 @@
 """The serving application factory: ``create_app(deps) -> web.Application``.
 
 Routes: ``POST /v1/recommend``, ``/v1/recommend/validate``, ``/v1/similar``; the admin
-API under ``/v1/admin/tenants/{tenant_id}/``; ``/healthz``, ``/readyz``,
+API under ``/v1/admin/tenants/{tenant_id}/``; with ``deps.live`` the live evaluation API
+``/v1/live/*`` and ``/dashboard`` (``serving.live_http``); ``/healthz``, ``/readyz``,
 ``/openapi.json``. A ``cleanup_ctx`` starts ``deps.resources`` (view reader, config
 store) and the event sink before serving, and on shutdown drains the sink (queued
 exposures are produced) before stopping the resources in reverse order.
@@ -18,6 +19,7 @@ from serving import admin, handlers
 from serving.admission import InFlightGate, RateLimiter
 from serving.deps import ServingDeps
 from serving.keys import DEPS, GATE, LIMITER, METRICS, TENANTS
+from serving.live_http import add_live_routes
 from serving.metrics import ServingMetrics
 from serving.middleware import access_middleware, edge_middleware
 from serving.openapi import document
@@ -77,6 +79,9 @@ def create_app(deps: ServingDeps) -> web.Application:
     r.add_get("/healthz", handlers.healthz, allow_head=False)
     r.add_get("/readyz", handlers.readyz, allow_head=False)
     r.add_get("/metrics", handlers.metrics, allow_head=False)
+    if deps.live is not None:
+        add_live_routes(app, deps.live)
     if settings.docs_enabled:
-        r.add_get("/openapi.json", _openapi(document()), allow_head=False)
+        r.add_get("/openapi.json", _openapi(document(live=deps.live is not None)),
+                  allow_head=False)
     return app

@@ -17,6 +17,7 @@ from serving.auth import KeyRing
 from serving.config_store import ConfigStore
 from serving.engine.model import EngineSettings
 from serving.experiments import DEFAULT_VARIANTS, Experiment
+from serving.live_source import LiveSource
 from serving.sink import EventSink
 from serving.views import CatalogView, CovisitationView, HistoryView, PopularityView
 
@@ -85,3 +86,5 @@ class ServingDeps:
     invalidate_popularity: Callable[[str, str | None], int] | None = None
     # started in order by the app's cleanup_ctx before the sink, stopped in reverse after
     resources: tuple[Resource, ...] = ()
+    # the live join's documents; set → /v1/live/*, /dashboard and live series in /metrics
+    live: LiveSource | None = None

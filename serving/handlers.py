@@ -20,6 +20,7 @@ from serving.engine.weights import resolve_weights
 from serving.experiments import Arm, assign, assignment_subject
 from serving.exposure import Served, assignment_event, exposure_event, pseudonymous_user
 from serving.keys import DEPS, GATE, METRICS, PRINCIPAL, REQUEST_ID, RETURNED, TENANTS, WARNED
+from serving.metrics import render_live
 from serving.request import RecommendRequest, parse_recommend
 from serving.similar import parse_similar, similar
 from serving.tenant_config import enforce_limits
@@ -203,5 +204,8 @@ async def metrics(request: web.Request) -> web.Response:
         value = getattr(sink, name, None)
         if isinstance(value, int):
             gauges[f"recsys_events_{name}_total"] = value
-    return web.Response(text=request.app[METRICS].render(gauges),
-                        content_type="text/plain", charset="utf-8")
+    text = request.app[METRICS].render(gauges)
+    live = request.app[DEPS].live
+    if live is not None:
+        text += render_live(live)
+    return web.Response(text=text, content_type="text/plain", charset="utf-8")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from serving.live_http import ASSETS
 from serving.request import (
     EXPLAIN_LEVELS,
     MAX_ANCHOR_IDS,
@@ -153,9 +154,59 @@ def _admin(ops: dict[str, Any]) -> dict[str, Any]:
     return {"parameters": [TENANT_PARAM], **ops}
 
 
-def document() -> dict[str, Any]:
-    health = {"type": "object"}
+NS = {"exposures": COUNT, "outcomes": COUNT, "exposure_join_rate": NUM,
+      "outcome_join_rate": NUM, "orphans": COUNT, "duplicates": COUNT,
+      "empty_list_rate": NUM, "error_rate": NUM, "latency_p95_ms": NUM}
+LIVE_OVERVIEW = {"type": "object", "required": ["as_of_ms", "totals", "namespaces"],
+                 "properties": {
+                     "as_of_ms": {"type": "integer"},
+                     "totals": {"type": "object", "properties": NS},
+                     "namespaces": {"type": "array", "items": {"type": "object", "properties": {
+                         **NS, "tenant": {"type": "string"}, "surface": {"type": "string"}}}},
+                     "dead_letters": COUNT, "lag_records": COUNT, "experiments": IDS}}
+LIVE_EXPERIMENT = {"type": "object", "required": ["experiment_id", "variants"], "properties": {
+    "experiment_id": {"type": "string"}, "as_of_ms": {"type": "integer"},
+    "variants": {"type": "array", "items": {"type": "object"}},
+    "by_segment": {"type": "object"}, "by_surface": {"type": "object"},
+    "guardrails": {"type": "object"}, "significance": {"type": "array"},
+    "srm": {"type": "object"}}}
+
+
+def _text_op(summary: str, content_types: tuple[str, ...], secured: bool) -> dict[str, Any]:
+    op = _op(summary, {"type": "string"}, secured=secured)
+    op["responses"]["200"]["content"] = {t: {"schema": {"type": "string"}}
+                                         for t in content_types}
+    return op
+
+
+def _live_paths() -> dict[str, Any]:
     return {
+        "/v1/live/overview": {"get": _op("Live join overview of the caller's tenant",
+                                         LIVE_OVERVIEW)},
+        "/v1/live/experiments/{experiment_id}": {
+            "parameters": [{"name": "experiment_id", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "get": _op("Live per-variant metrics, guardrails, significance and SRM "
+                       "(404 when the caller's tenant has no such experiment)",
+                       LIVE_EXPERIMENT)},
+        "/v1/live/stream": {"get": _text_op(
+            "Server-Sent Events: an overview event, one experiment event per experiment "
+            "and a heartbeat comment every second", ("text/event-stream",), True)},
+        "/dashboard": {"get": _text_op("The live evaluation dashboard", ("text/html",),
+                                       False)},
+        "/dashboard/{asset}": {
+            "parameters": [{"name": "asset", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "get": _text_op("The dashboard's stylesheet and script",
+                            tuple(sorted(set(ASSETS.values()))), False)},
+    }
+
+
+def document(live: bool = False) -> dict[str, Any]:
+    """The document; ``live`` adds the live evaluation routes (served when the app
+    has a live source)."""
+    health = {"type": "object"}
+    doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "RecSys Stream serving API", "version": "1.0.0"},
         "components": {"securitySchemes": {"apiKey": {"type": "apiKey", "in": "header",
@@ -204,3 +255,6 @@ def document() -> dict[str, Any]:
             }},
         },
     }
+    if live:
+        doc["paths"].update(_live_paths())
+    return doc
