@@ -59,7 +59,7 @@ class SimulatorConfig:
     n_categories: int = 24
     n_users: int = 5000
     taste_concentration: float = 0.3
-    mean_session_length: float = 4.0
+    mean_session_length: float = 6.0
     continue_share: float = 0.7
     browse_share: float = 0.2
     cold_clicks: int = 20

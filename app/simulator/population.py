@@ -187,7 +187,7 @@ class SessionPlanner:
     Sessions with a request in flight are not continued (a user waits for the page).
     """
 
-    def __init__(self, users: Sequence[User], *, mean_session_length: float = 4.0,
+    def __init__(self, users: Sequence[User], *, mean_session_length: float = 6.0,
                  continue_share: float = 0.7) -> None:
         if mean_session_length < 1:
             raise ValueError("mean_session_length must be ≥ 1")
