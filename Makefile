@@ -22,5 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# the dashboard test drives Debian's headless Chromium (we run as root on CI's fresh Debian)
 test: $(STAMP)
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
 	$(BIN)/python -m pytest

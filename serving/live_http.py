@@ -58,6 +58,9 @@ class LiveState:
     source: LiveSource
     interval_s: float = 1.0
     retry_ms: int = 3000
+    # a stream ends after this long and the client reconnects (``retry``), so long-lived
+    # connections spread over replicas again after a deploy or a scale-out
+    max_stream_s: float = 600.0
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     open_streams: int = 0
     files: dict[str, bytes] = field(default_factory=dict)
@@ -128,6 +131,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
                                            "X-Request-Id": request[REQUEST_ID]})
     await response.prepare(request)
     state.open_streams += 1
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + state.max_stream_s
     try:
         await response.write(f"retry: {state.retry_ms}\n\n".encode())
         while not state.stopping.is_set():
@@ -137,7 +142,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 log.exception("live source failed; closing the stream")
                 break
             await response.write(frames)
-            if await _wait_or_stop(state.stopping, state.interval_s):
+            pause = min(state.interval_s, deadline - loop.time())
+            if pause <= 0 or await _wait_or_stop(state.stopping, pause):
                 break
         await response.write_eof()
     except ConnectionError:  # the client went away (aiohttp's reset error is one)

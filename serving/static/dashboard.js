@@ -318,6 +318,7 @@
 
   async function stream() {
     for (;;) {
+      let ended = false; // the server closed the stream (max age, shutdown): just reconnect
       try {
         const r = await fetch("v1/live/stream", { headers: { ...headers(), Accept: "text/event-stream" }, cache: "no-store" });
         if (r.status === 401 || r.status === 403) throw new AuthError((await r.json().catch(() => ({}))).detail || r.statusText);
@@ -327,7 +328,7 @@
         let buffer = "";
         for (;;) {
           const { value, done } = await reader.read();
-          if (done) break;
+          if (done) { ended = true; break; }
           buffer += value;
           let end;
           while ((end = buffer.indexOf("\n\n")) >= 0) {
@@ -342,7 +343,7 @@
           return;
         }
       }
-      setStatus("reconnecting", "reconnecting…");
+      if (!ended) setStatus("reconnecting", "reconnecting…");
       await new Promise((resolve) => setTimeout(resolve, state.retryMs));
     }
   }

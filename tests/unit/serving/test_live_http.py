@@ -236,6 +236,16 @@ async def test_open_streams_do_not_hold_up_shutdown() -> None:
         assert client.app[LIVE].open_streams == 0
 
 
+async def test_a_stream_ends_after_its_maximum_age() -> None:
+    async with live_client() as client:
+        client.app[LIVE].max_stream_s = 0.1
+        resp = await client.get("/v1/live/stream", headers=headers("t1-viewer"))
+        async with asyncio.timeout(5):
+            body = await resp.content.read()  # clean end of the chunked body
+        assert body.startswith(b"retry: ") and body.count(b"event: overview") >= 2
+        await wait_until(lambda: client.app[LIVE].open_streams == 0)
+
+
 async def test_a_failing_source_ends_the_stream_cleanly() -> None:
     source = TenantLiveSource()
     async with live_client(source) as client:
