@@ -12,6 +12,7 @@ from schemas import topics
 from schemas.errors import BrokerError
 from schemas.views import VIEW_TOPICS
 from streams.agents import TICKS_TOPIC
+from streams.live_agents import LIVE_TICKS_TOPIC
 from streams.messages import ENGAGEMENTS_TOPIC, ITEM_UPDATES_TOPIC
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,13 @@ def topic_specs(partitions: int, replication: int) -> list[NewTopic]:
         NewTopic(topics.ITEMS, partitions, replication, topic_configs={"cleanup.policy": "compact"})
     )
     specs.append(NewTopic(topics.DEADLETTER, partitions, replication))
+    # The live join: its output, its wall-clock ticks, its per-partition tallies (compacted).
+    specs += [NewTopic(t, partitions, replication) for t in (topics.JOINED, LIVE_TICKS_TOPIC)]
+    specs.append(
+        NewTopic(
+            topics.LIVE_VIEW, partitions, replication, topic_configs={"cleanup.policy": "compact"}
+        )
+    )
     # Internal topics of the worker: repartitioned updates and wall-clock ticks.
     specs += [
         NewTopic(t, partitions, replication)

@@ -22,6 +22,8 @@ from schemas.errors import ConfigError
 from schemas.registry import open_registry
 from serving.http import make_app
 from streams.agents import StreamTables, register_agents
+from streams.live.config import LiveConfig, live_config_from
+from streams.live_agents import register_live_agents
 from streams.state_config import StateConfig
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,10 @@ def state_config(settings: Settings) -> StateConfig:
     )
 
 
+def live_config(settings: Settings) -> LiveConfig:
+    return live_config_from(state_config(settings))
+
+
 async def start_stack(settings: Settings) -> Running:
     """Start everything ``recsys up`` runs and return once the HTTP port listens."""
     broker = None
@@ -73,6 +79,8 @@ async def start_stack(settings: Settings) -> Running:
         tables = register_agents(
             fapp, codec, partitions=settings.partitions, config=state_config(settings)
         )
+        live = live_config(settings)
+        register_live_agents(fapp, codec, partitions=settings.partitions, config=live)
         await fapp.start()
         probe = AdminProbe(settings.bootstrap)
         runner = web.AppRunner(make_app(FaustCountsView(fapp, tables), probe))
@@ -132,6 +140,7 @@ async def start_worker(settings: Settings) -> tuple[Any, StreamTables]:
     tables = register_agents(
         fapp, codec, partitions=settings.partitions, config=state_config(settings)
     )
+    register_live_agents(fapp, codec, partitions=settings.partitions, config=live_config(settings))
     await fapp.start()
     return fapp, tables
 

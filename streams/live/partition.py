@@ -114,7 +114,7 @@ class LiveJoin:
         wall_ms: int = 0,
     ) -> list[Joined]:
         """Fold one input record; returns the outcomes it joined (for recsys.joined.v1)."""
-        ps = self.part(partition)
+        ps = self.held(table, partition, wall_ms)
         rid = event.request_id
         key = request_key(partition, rid)
         value = self._load(table, ps, key, rid)
@@ -165,7 +165,7 @@ class LiveJoin:
     def on_tick(self, table: Table, partition: int, wall_ms: int) -> None:
         """Wall-clock tick: release outcomes parked longer than the grace in wall time
         (an idle partition), then forget requests past window + grace."""
-        ps = self.part(partition)
+        ps = self.held(table, partition, wall_ms)
         self._release_due(table, partition, ps)
         limit = wall_ms - self.config.grace_wall_ms
         for rid in [r for r, (_, w) in ps.parked.items() if w < limit]:
@@ -200,19 +200,34 @@ class LiveJoin:
 
     # -- recovery ------------------------------------------------------------------------
     def rebuild(self, table: Table, partitions: set[int], wall_ms: int) -> None:
-        """Recompute every owned partition's tally and indexes from the table."""
-        self.partitions = {p: PartitionState() for p in partitions}
+        """Recompute every given partition's tally and indexes from the table (and forget
+        partitions not given)."""
+        self.partitions = {}
+        self.adopt(table, partitions, wall_ms)
+
+    def adopt(self, table: Table, partitions: set[int], wall_ms: int) -> None:
+        """Build the partitions this join does not hold yet from the table; drop the rest.
+
+        Partitions already held keep their in-memory state, which equals the table's:
+        only this process wrote them since they were built.
+        """
+        for p in [p for p in self.partitions if p not in partitions]:
+            del self.partitions[p]
+        new = {p for p in partitions if p not in self.partitions}
+        if not new:
+            return
+        built = {p: PartitionState() for p in new}
         last_batch: dict[int, set[str]] = {}
-        for p in partitions:
+        for p in new:
             raw = table.get(retired_key(p))
             if raw is not None:
-                self.partitions[p].retired = Tally.from_json(raw[0])
+                built[p].retired = Tally.from_json(raw[0])
                 last_batch[p] = set(raw[1])
         for key, value in list(table.items()):
             p_text, _, rid = key.partition(SEP)
-            if rid == RETIRED or not p_text.isdigit() or int(p_text) not in partitions:
+            if rid == RETIRED or not p_text.isdigit() or int(p_text) not in new:
                 continue
-            ps = self.partitions[int(p_text)]
+            ps = built[int(p_text)]
             if rid in last_batch.get(int(p_text), ()):
                 ps.stale.add(rid)
                 continue
@@ -224,9 +239,18 @@ class LiveJoin:
             if oldest is not None:
                 ps.parked[rid] = (oldest, wall_ms)
                 heapq.heappush(ps.parked_heap, (oldest, rid))
-        for ps in self.partitions.values():
+        for p, ps in built.items():
             ps.tally.merge(ps.retired)
             ps.version += 1
+            self.partitions[p] = ps
+
+    def held(self, table: Table, partition: int, wall_ms: int = 0) -> PartitionState:
+        """The partition's state, built from the table first if it is not held yet."""
+        ps = self.partitions.get(partition)
+        if ps is None:
+            self.adopt(table, {*self.partitions, partition}, wall_ms)
+            ps = self.partitions[partition]
+        return ps
 
     def snapshot(self, table: Table, partition: int) -> Tally:
         """The partition's exact tally (rebuilt from the table if a bound was retracted)."""

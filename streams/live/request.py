@@ -258,9 +258,7 @@ def _attribute(
             revenue += Fraction(p.value or 0.0)
         joined.append(Joined(request_id, p, shown, arm))
     return (
-        replace(
-            state, clicks=clicks, conversions=conversions, revenue=revenue, orphans=orphans
-        ),
+        replace(state, clicks=clicks, conversions=conversions, revenue=revenue, orphans=orphans),
         joined,
     )
 

@@ -65,22 +65,37 @@ def generate(rng: random.Random, requests: int = 600, spacing_ms: int = 1000) ->
         ctx = {"tenant_id": tenant, "surface": surface, "device": device}
         latency = float(rng.choice([20, 35, 50, 80, 110, 150])) + rng.choice([0.0, 0.5])
         exposure = Exposure(
-            rid, f"u{rng.randint(0, 99)}", ms_to_rfc3339(t), items, ctx, latency,
+            rid,
+            f"u{rng.randint(0, 99)}",
+            ms_to_rfc3339(t),
+            items,
+            ctx,
+            latency,
             rng.random() < 0.03,
         )
         delay = rng.choice([0, 0, 0, 5_000, 30_000, 60_000])
         at(t + delay, exposure)
         if rng.random() < 0.04:  # a repeated exposure (another surface): a duplicate
-            dup = Exposure(rid, exposure.user_id, ms_to_rfc3339(t + 2_000), items,
-                           {**ctx, "surface": "other"}, latency)
+            dup = Exposure(
+                rid,
+                exposure.user_id,
+                ms_to_rfc3339(t + 2_000),
+                items,
+                {**ctx, "surface": "other"},
+                latency,
+            )
             at(t + delay + 2_000, dup)
         if rng.random() < 0.95:  # 5% unassigned: ignored by the experiment analysis
             ctx_a = {"tenant_id": tenant, "surface": surface}
             at(t, Assignment(EXPERIMENT, variant, rid, exposure.user_id, ms_to_rfc3339(t), ctx_a))
             if rng.random() < 0.03:  # reassigned: the later record wins, SRM counts both
                 other = "control" if variant == "treatment" else "treatment"
-                at(t + 1, Assignment(EXPERIMENT, other, rid, exposure.user_id,
-                                     ms_to_rfc3339(t + 1), ctx_a))
+                at(
+                    t + 1,
+                    Assignment(
+                        EXPERIMENT, other, rid, exposure.user_id, ms_to_rfc3339(t + 1), ctx_a
+                    ),
+                )
         ctr = 0.3 if variant == "treatment" else 0.2
         for _ in range(rng.choice([0, 0, 1, 1, 2])):
             if rng.random() < ctr * 2:
@@ -89,8 +104,17 @@ def generate(rng: random.Random, requests: int = 600, spacing_ms: int = 1000) ->
                 at(t + dt, Outcome(rid, exposure.user_id, item, "click", ms_to_rfc3339(t + dt)))
                 if rng.random() < 0.3:
                     value = rng.choice([2.5, 10.25, 7.0, 0.75])
-                    at(t + dt + 500, Outcome(rid, exposure.user_id, item, "conversion",
-                                             ms_to_rfc3339(t + dt + 500), value))
+                    at(
+                        t + dt + 500,
+                        Outcome(
+                            rid,
+                            exposure.user_id,
+                            item,
+                            "conversion",
+                            ms_to_rfc3339(t + dt + 500),
+                            value,
+                        ),
+                    )
         if rng.random() < 0.03:  # an orphan: no exposure ever has this request_id
             at(t + 3_000, Outcome(f"orphan{n}", "u0", "i1", "click", ms_to_rfc3339(t + 3_000)))
     timed.sort(key=lambda x: (x[0], x[1]))
@@ -118,8 +142,19 @@ def offline_report(log: Log, directory: Path) -> dict[str, Any]:
     config.write_text(CONFIG_YAML)
     out = directory / "report.json"
     code = eval_main(
-        ["run", "--dataset", str(dataset), "--config", str(config), "--output", str(out),
-         "--mode", "experiment", "--experiment-id", EXPERIMENT],
+        [
+            "run",
+            "--dataset",
+            str(dataset),
+            "--config",
+            str(config),
+            "--output",
+            str(out),
+            "--mode",
+            "experiment",
+            "--experiment-id",
+            EXPERIMENT,
+        ],
         env={},
     )
     assert code in (0, 2, 3), code

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from serving.live_reader import default_experiment_config, experiment, merge_snapshots, overview
 from eval.config_normalize import load_config
+from serving.live_reader import default_experiment_config, experiment, merge_snapshots, overview
 from streams.live.twin import batch_snapshots
 from tests.unit.streams.live.parity_data import (
     CONFIG_YAML,
