@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import jsonschema
 import pytest
+import schemathesis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import HealthCheck, settings
 
 from schemas.errors import ConfigError
 from serving.app import create_app
@@ -339,3 +342,50 @@ async def test_openapi_documents_the_live_routes_when_served() -> None:
         documented = {(m, p) for p, ops in served["paths"].items() for m in ops
                       if m != "parameters"}
         assert _routes(client.app) == documented
+
+
+# ---- fuzz: the live routes against their OpenAPI operations -------------------------------
+
+live_schema = schemathesis.openapi.from_dict(document(live=True)).include(
+    path_regex=r"^/(v1/live/(overview|experiments)|dashboard)").exclude(path="/v1/live/stream")
+
+
+@pytest.fixture(scope="module")
+def live_base_url() -> Iterator[str]:
+    """The live app on a loopback port in a thread of its own (schemathesis calls are sync)."""
+    loop = asyncio.new_event_loop()
+    runners: list[web.AppRunner] = []
+    ports: list[int] = []
+
+    async def start() -> None:
+        views = InMemoryViews()
+        deps = ServingDeps(popularity=views, catalog=views, sink=InMemorySink(),
+                           config_store=InMemoryConfigStore(),
+                           settings=ServingSettings(exposure_salt="s", rate_refill_per_s=0),
+                           keys=ring(), live=TenantLiveSource())
+        runner = web.AppRunner(create_app(deps))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        runners.append(runner)
+        ports.append(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+
+    loop.run_until_complete(start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{ports[0]}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runners[0].cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+@live_schema.parametrize()
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+def test_live_routes_conform(case: schemathesis.Case, live_base_url: str) -> None:
+    response = case.call(base_url=live_base_url, headers={"X-API-Key": "t1-viewer"})
+    case.validate_response(response)
+    assert response.status_code < 500, f"{case.method} {case.path}: {response.status_code}"
