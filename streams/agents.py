@@ -2,6 +2,13 @@
 
 The agents only decode, look up state, call the pure stage functions and send what
 they return; all logic lives in pure modules (``streams.stages``, ``streams.counts``).
+
+Every agent works a batch of input records at a time (``take_events``): the stages
+write into an ``Overlay``, the derived messages go out as one envelope per destination
+partition, the agent awaits Kafka's acks, and only then writes each changed table key
+once, to the changelog partition of the input record that changed it. Faust acks the
+batch's input records after that, so its offset commit (which first flushes the
+changelogs) never runs ahead of the state.
 """
 
 from __future__ import annotations
@@ -36,10 +43,13 @@ from streams.keys import join_key, split_key
 from streams.messages import (
     ENGAGEMENTS_TOPIC,
     ITEM_UPDATES_TOPIC,
+    Derived,
     EngagementMsg,
     PairMsg,
     PopularityMsg,
-    decode,
+    decode_envelope,
+    envelopes,
+    virtual_offset,
 )
 from streams.overlay import Overlay
 from streams.stages import RequestStage, item_stage, parse_item_key, user_stage
@@ -49,6 +59,8 @@ from streams.view_index import ViewIndex
 log = logging.getLogger(__name__)
 TICKS_TOPIC = "recsys.internal.ticks.v1"
 TICK_INTERVAL_S = 1.0
+BATCH_MAX = 2000
+BATCH_WITHIN_S = 0.02
 
 
 def partition_for(key: str, partitions: int) -> int:
@@ -136,7 +148,7 @@ def register_agents(
         log.warning("dead letter %s[%d]@%d: %s", dl.topic, dl.partition, dl.offset, dl.reason)
         await deadletter.send(key=dl.key, value=dl.value, headers=dl.headers())
 
-    def fold(tbl: Any, deltas: dict[str, int], offset: int) -> None:
+    def fold(tbl: Overlay, deltas: dict[str, int], offset: int) -> None:
         for key, delta in deltas.items():
             nxt = apply_tally(Tally.from_json(tbl.get(key)), delta, offset)
             if nxt is None:
@@ -144,40 +156,77 @@ def register_agents(
             else:
                 tbl[key] = nxt.to_json()
 
-    async def send_derived(out: list[Any], staged: Overlay) -> None:
-        """Send, await Kafka's acks, then persist the state (see ``streams.overlay``).
+    async def persist(*pairs: tuple[Any, Overlay]) -> None:
+        """Write each staged key once, to its input record's changelog partition, and
+        await Kafka's acks before the batch's input records are acknowledged.
+
+        The records go straight to the producer (as Faust's ``send_changelog`` would
+        encode them), not through Faust's one-record-at-a-time send buffer, whose
+        back-pressure throttled the whole stream to a few hundred events/s.
+        """
+        producer = app.producer
+        futures = []
+        for table, staged in pairs:
+            data, topic = table.data, table.changelog_topic.get_topic_name()
+            for key, partition, value in staged.writes():
+                if value is None:
+                    data.pop(key, None)
+                else:
+                    data[key] = value
+                # Faust's table codec is JSON for keys and values (no key/value type).
+                raw = None if value is None else orjson.dumps(value)
+                futures.append(
+                    await producer.send(topic, orjson.dumps(key), raw, partition, None, None)
+                )
+            staged.clear()
+        for fut in futures:
+            await fut
+
+    async def send_derived(out: list[Derived]) -> None:
+        """Send one envelope per destination partition and await Kafka's acks.
 
         ``force=True`` bypasses Faust's attachments, which would hold the records
         back until the input offset is committed — after the changelog write.
         """
-        futures = []
+        groups: dict[tuple[str, int], list[Derived]] = {}
         for msg in out:
-            target = engagements if isinstance(msg, EngagementMsg) else item_updates
-            futures.append(await target.send(key=msg.key.encode(), value=msg.encode(), force=True))
+            name = ENGAGEMENTS_TOPIC if isinstance(msg, EngagementMsg) else ITEM_UPDATES_TOPIC
+            groups.setdefault((name, partition_for(msg.key, partitions)), []).append(msg)
+        futures = []
+        for (name, partition), msgs in groups.items():
+            target = engagements if name == ENGAGEMENTS_TOPIC else item_updates
+            for value in envelopes(msgs):
+                futures.append(
+                    await target.send(key=None, value=value, partition=partition, force=True)
+                )
         for fut in futures:
             await fut
-        staged.commit()
+
+    async def decode_event(ev: Any) -> Any:
+        """The typed event of an input record, or ``None`` once it is dead-lettered."""
+        msg = ev.message
+        stats.saw(msg.topic)
+        if msg.topic == TICKS_TOPIC:
+            return orjson.loads(msg.value)
+        result = await decode_or_dead_letter(
+            codec,
+            schema=topics.SCHEMA_FOR_TOPIC[msg.topic],
+            topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+            key=msg.key,
+            value=msg.value,
+        )
+        if isinstance(result, DeadLetter):
+            await dead_letter(result)
+            return None
+        return result
 
     async def decoded(stream: Any) -> AsyncIterator[tuple[Any, Any]]:
         async for ev in stream.events():
-            msg = ev.message
-            stats.saw(msg.topic)
-            if msg.topic == TICKS_TOPIC:
-                yield msg, orjson.loads(msg.value)
-                continue
-            result = await decode_or_dead_letter(
-                codec,
-                schema=topics.SCHEMA_FOR_TOPIC[msg.topic],
-                topic=msg.topic,
-                partition=msg.partition,
-                offset=msg.offset,
-                key=msg.key,
-                value=msg.value,
-            )
-            if isinstance(result, DeadLetter):
-                await dead_letter(result)
-                continue
-            yield msg, result
+            event = await decode_event(ev)
+            if event is not None:
+                yield ev.message, event
 
     request_topics = _raw_topic(
         app, topics.EXPOSURES, topics.OUTCOMES, TICKS_TOPIC, partitions=partitions
@@ -185,55 +234,75 @@ def register_agents(
 
     @app.agent(request_topics, name="requests")
     async def requests_agent(stream: Any) -> None:
-        async for msg, event in decoded(stream):
-            p, o = msg.partition, msg.offset
-            staged = Overlay(t.requests)
-            if isinstance(event, Exposure):
-                fold(t.shown, shown_deltas(p, event), o)
-                out = request_stage.on_exposure(staged, p, o, event)
-            elif isinstance(event, Outcome):
-                fold(t.engaged, engaged_deltas(p, event), o)
-                out = request_stage.on_outcome(staged, p, o, event, int(time.time() * 1000))
-            else:
-                out = request_stage.on_tick(staged, p, o, int(event["now_ms"]))
-            await send_derived(out, staged)
+        async for batch in stream.take_events(BATCH_MAX, BATCH_WITHIN_S):
+            staged, shown, engaged = Overlay(t.requests), Overlay(t.shown), Overlay(t.engaged)
+            out: list[Derived] = []
+            for ev in batch:
+                event = await decode_event(ev)
+                if event is None:
+                    continue
+                p, o = ev.message.partition, ev.message.offset
+                staged.partition = shown.partition = engaged.partition = p
+                if isinstance(event, Exposure):
+                    fold(shown, shown_deltas(p, event), o)
+                    out += request_stage.on_exposure(staged, p, o, event)
+                elif isinstance(event, Outcome):
+                    fold(engaged, engaged_deltas(p, event), o)
+                    now_ms = int(time.time() * 1000)
+                    out += request_stage.on_outcome(staged, p, o, event, now_ms)
+                else:
+                    out += request_stage.on_tick(staged, p, o, int(event["now_ms"]))
+            await send_derived(out)
+            await persist((t.requests, staged), (t.shown, shown), (t.engaged, engaged))
 
     @app.agent(engagements, name="users")
     async def users_agent(stream: Any) -> None:
-        async for ev in stream.events():
-            msg = ev.message
-            eng = decode(msg.value)
-            if not isinstance(eng, EngagementMsg):
-                continue
+        async for batch in stream.take_events(BATCH_MAX, BATCH_WITHIN_S):
             staged = Overlay(t.users)
-            out = user_stage(staged, msg.partition, msg.offset, eng, config)
-            await send_derived(out, staged)
-            a = eng.attributed
-            state = UserState.from_json(t.users.get(join_key(a.tenant, a.user_id)))
-            index.set_history(a.tenant, a.user_id, state.recent)
+            out: list[Derived] = []
+            touched: set[tuple[str, str]] = set()
+            for ev in batch:
+                msg = ev.message
+                staged.partition = msg.partition
+                for i, eng in enumerate(decode_envelope(msg.value)):
+                    if not isinstance(eng, EngagementMsg):
+                        continue
+                    o = virtual_offset(msg.offset, i)
+                    out += user_stage(staged, msg.partition, o, eng, config)
+                    touched.add((eng.attributed.tenant, eng.attributed.user_id))
+            await send_derived(out)
+            await persist((t.users, staged))
+            for tenant, user in touched:
+                state = UserState.from_json(t.users.get(join_key(tenant, user)))
+                index.set_history(tenant, user, state.recent)
 
     @app.agent(item_updates, name="items-state")
     async def items_agent(stream: Any) -> None:
-        async for ev in stream.events():
-            msg = ev.message
-            upd = decode(msg.value)
-            if not isinstance(upd, PopularityMsg | PairMsg):
-                continue
-            change = item_stage(t.items, msg.partition, msg.offset, upd, config)
-            if change is None:
-                stats.skipped_replays += 1
-            elif change.kind == "pop":
-                v = t.items[join_key("p", change.tenant, change.surface, change.item_id)]
-                index.set_score(
-                    change.tenant,
-                    change.surface,
-                    msg.partition,
-                    change.item_id,
-                    Decayed(v[0], v[1]),
-                )
-            elif isinstance(upd, PairMsg):
-                v = t.items[join_key("c", upd.tenant, upd.surface, upd.anchor, upd.neighbour)]
-                index.set_count(upd.tenant, upd.surface, upd.anchor, upd.neighbour, v[0])
+        async for batch in stream.take_events(BATCH_MAX, BATCH_WITHIN_S):
+            staged = Overlay(t.items)
+            for ev in batch:
+                msg = ev.message
+                staged.partition = msg.partition
+                for i, upd in enumerate(decode_envelope(msg.value)):
+                    if isinstance(upd, PopularityMsg | PairMsg):
+                        o = virtual_offset(msg.offset, i)
+                        index_item_change(staged, msg.partition, o, upd)
+            await persist((t.items, staged))
+
+    def index_item_change(
+        staged: Overlay, partition: int, offset: int, upd: PopularityMsg | PairMsg
+    ) -> None:
+        change = item_stage(staged, partition, offset, upd, config)
+        if change is None:
+            stats.skipped_replays += 1
+        elif change.kind == "pop":
+            v = staged[join_key("p", change.tenant, change.surface, change.item_id)]
+            index.set_score(
+                change.tenant, change.surface, partition, change.item_id, Decayed(v[0], v[1])
+            )
+        elif isinstance(upd, PairMsg):
+            v = staged[join_key("c", upd.tenant, upd.surface, upd.anchor, upd.neighbour)]
+            index.set_count(upd.tenant, upd.surface, upd.anchor, upd.neighbour, v[0])
 
     # Assignments and items are decoded and dead-lettered here; the live join and the
     # catalog readers consume the topics themselves.

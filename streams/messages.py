@@ -4,10 +4,17 @@
 ``recsys.internal.item-updates.v1`` key ``tenant␟surface␟item`` a popularity observation
                                     or one direction of a co-visitation pair
 Each carries the ``Stamp`` of the record it came from (see ``streams.dedupe``).
+
+On the topics they travel in *envelopes*: one Kafka record per destination partition
+and processed batch, holding a list of messages (at most ``MAX_ENVELOPE``). A message's
+position in the stream is then its *virtual offset* ``offset × 2¹⁶ + index``: unique,
+increasing along the partition, and the same when the envelope is redelivered — so the
+stages' redelivery and origin checks work on it exactly as on a Kafka offset.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +26,8 @@ from streams.keys import join_key
 
 ENGAGEMENTS_TOPIC = "recsys.internal.engagements.v1"
 ITEM_UPDATES_TOPIC = "recsys.internal.item-updates.v1"
+ENVELOPE_SLOTS = 1 << 16
+MAX_ENVELOPE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,22 +39,10 @@ class EngagementMsg:
     def key(self) -> str:
         return join_key(self.attributed.tenant, self.attributed.user_id)
 
-    def encode(self) -> bytes:
+    def doc(self) -> dict[str, Any]:
         a = self.attributed
-        return orjson.dumps(
-            {
-                "e": [
-                    a.tenant,
-                    a.surface,
-                    a.user_id,
-                    a.item_id,
-                    a.event_type,
-                    a.t_ms,
-                    a.exposure_known,
-                ],
-                "o": self.stamp.to_json(),
-            }
-        )
+        fields = [a.tenant, a.surface, a.user_id, a.item_id, a.event_type, a.t_ms]
+        return {"e": [*fields, a.exposure_known], "o": self.stamp.to_json()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +58,9 @@ class PopularityMsg:
     def key(self) -> str:
         return join_key(self.tenant, self.surface, self.item_id)
 
-    def encode(self) -> bytes:
-        return orjson.dumps(
-            {
-                "p": [self.tenant, self.surface, self.item_id, self.weight, self.t_ms],
-                "o": self.stamp.to_json(),
-            }
-        )
+    def doc(self) -> dict[str, Any]:
+        fields = [self.tenant, self.surface, self.item_id, self.weight, self.t_ms]
+        return {"p": fields, "o": self.stamp.to_json()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,20 +77,15 @@ class PairMsg:
     def key(self) -> str:
         return join_key(self.tenant, self.surface, self.anchor)
 
-    def encode(self) -> bytes:
-        return orjson.dumps(
-            {
-                "c": [self.tenant, self.surface, self.anchor, self.neighbour],
-                "o": self.stamp.to_json(),
-            }
-        )
+    def doc(self) -> dict[str, Any]:
+        fields = [self.tenant, self.surface, self.anchor, self.neighbour]
+        return {"c": fields, "o": self.stamp.to_json()}
 
 
 Derived = EngagementMsg | PopularityMsg | PairMsg
 
 
-def decode(raw: bytes) -> Derived:
-    doc: dict[str, Any] = orjson.loads(raw)
+def from_doc(doc: dict[str, Any]) -> Derived:
     stamp = Stamp.from_json(doc["o"])
     if "e" in doc:
         t, s, u, i, et, ts, known = doc["e"]
@@ -107,3 +95,24 @@ def decode(raw: bytes) -> Derived:
         return PopularityMsg(t, s, i, float(w), int(ts), stamp)
     t, s, a, b = doc["c"]
     return PairMsg(t, s, a, b, stamp)
+
+
+def encode_envelope(msgs: Sequence[Derived]) -> bytes:
+    if len(msgs) > MAX_ENVELOPE:
+        raise ValueError(f"an envelope holds at most {MAX_ENVELOPE} messages")
+    return orjson.dumps([m.doc() for m in msgs])
+
+
+def envelopes(msgs: Sequence[Derived]) -> Iterator[bytes]:
+    """``msgs`` in order, as envelopes of at most ``MAX_ENVELOPE`` messages."""
+    for start in range(0, len(msgs), MAX_ENVELOPE):
+        yield encode_envelope(msgs[start : start + MAX_ENVELOPE])
+
+
+def decode_envelope(raw: bytes) -> list[Derived]:
+    return [from_doc(doc) for doc in orjson.loads(raw)]
+
+
+def virtual_offset(offset: int, index: int) -> int:
+    """The position of the ``index``-th message of the envelope at ``offset``."""
+    return offset * ENVELOPE_SLOTS + index

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from schemas.events import Event, Exposure, Outcome
 from streams.decay import Decayed
 from streams.keys import split_key
-from streams.messages import EngagementMsg, PairMsg, PopularityMsg
+from streams.messages import Derived, EngagementMsg, PairMsg, PopularityMsg, virtual_offset
 from streams.stages import RequestStage, item_stage, parse_item_key, user_stage
 from streams.state_config import StateConfig
 
@@ -71,17 +71,27 @@ class Simulation:
             assert isinstance(record, int)
             out = self.request.on_tick(self.request_table, partition, offset, record)
         elif topic == "eng":
-            assert isinstance(record, EngagementMsg)
-            out = user_stage(self.user_table, partition, offset, record, self.config)
-        else:
-            assert isinstance(record, PopularityMsg | PairMsg)
-            item_stage(self.item_table, partition, offset, record, self.config)
+            assert isinstance(record, list)  # an envelope, as the agents send them
             out = []
+            for i, eng in enumerate(record):
+                assert isinstance(eng, EngagementMsg)
+                o = virtual_offset(offset, i)
+                out += user_stage(self.user_table, partition, o, eng, self.config)
+        else:
+            assert isinstance(record, list)
+            for i, upd in enumerate(record):
+                assert isinstance(upd, PopularityMsg | PairMsg)
+                item_stage(self.item_table, partition, virtual_offset(offset, i), upd, self.config)
+            out = []
+        envelopes: dict[tuple[str, int], list[Derived]] = {}
         for msg in out:
             target = "eng" if isinstance(msg, EngagementMsg) else "item"
-            self.append(target, msg.key, msg)
+            envelopes.setdefault((target, partition_of(msg.key, self.partitions)), []).append(msg)
+        for (target, p), msgs in envelopes.items():
+            self.log(target, p).records.append(msgs)
             if self.rng.random() < self.duplicate:
-                self.append(target, msg.key, msg)  # re-emitted after a "crash"
+                # Re-emitted after a "crash", regrouped: a suffix in a new envelope.
+                self.log(target, p).records.append(msgs[self.rng.randrange(len(msgs)) :])
 
     def step(self) -> bool:
         live = [k for k, log in self.logs.items() if log.pending()]

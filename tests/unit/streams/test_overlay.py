@@ -13,3 +13,14 @@ def test_reads_see_staged_writes_and_base_is_untouched_until_commit():
     staged.commit()
     assert base == {"a": 10, "c": 3}
     assert staged.staged == {}
+
+
+def test_writes_remember_the_partition_of_the_record_that_wrote_them_last():
+    staged = Overlay({"a": 1})
+    staged.partition = 3
+    staged["a"] = 2
+    staged["b"] = 5
+    staged.partition = 1
+    staged["b"] = 6
+    del staged["a"]
+    assert sorted(staged.writes()) == [("a", 1, None), ("b", 1, 6)]
