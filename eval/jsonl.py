@@ -75,4 +75,9 @@ class JsonlSource(Generic[T]):
             self._progress.finish(self.name, self.line, total)
 
     def _error(self, number: int, reason: str) -> InputError:
-        return InputError(f"{self.path}:{number}: jsonl parse error at line {number}: {reason}")
+        return line_error(self.path, number, reason)
+
+
+def line_error(path: Path, number: int, reason: str) -> InputError:
+    """The error for a bad line: ``path:N: jsonl parse error at line N: reason``."""
+    return InputError(f"{path}:{number}: jsonl parse error at line {number}: {reason}")

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from eval.jsonl import JsonlSource
-from eval.kafka_source import KafkaSource
 from eval.parquet import ParquetSource
 from eval.progress import ProgressBar
 from eval.yamlstrict import load_strict
 from schemas.errors import ConfigError
+
+if TYPE_CHECKING:
+    from eval.kafka_source import KafkaSource
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -92,6 +95,9 @@ def _open_kafka(
 ) -> KafkaSource[Any]:
     if not source.bootstrap or not source.topic:
         raise ConfigError(f"{name}: type kafka needs bootstrap and topic")
+    # imported here: the Kafka client costs about half a second of start-up
+    from eval.kafka_source import KafkaSource
+
     return KafkaSource(source.bootstrap, source.topic, decode, name=name)
 
 
@@ -134,10 +140,17 @@ def read_all(source: RecordSource[T]) -> list[T]:
     third of the load time at 100k exposures).
     """
     items: Iterable[T] = source
+    with gc_paused():
+        return list(items)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while loading records (they hold no reference cycles)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return list(items)
+        yield
     finally:
         if was_enabled:
             gc.enable()

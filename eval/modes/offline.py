@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from eval.baseline import compare, evaluate_gates
+from eval.columnar.load import load_cases
+from eval.columnar.offline import evaluate_columns
 from eval.metrics.registry import CaseMetric, DatasetMetric
 from eval.modes.context import RunContext, RunResult, joined_cases
 from eval.offline import evaluate_offline, with_bootstrap
@@ -17,16 +19,23 @@ def run_offline(ctx: RunContext) -> RunResult:
     """Evaluate the configured metrics; exit 1 when a regression gate fails."""
     cfg = ctx.config.offline
     specs = ctx.config.metric_specs()
-    cases, tally, _span = joined_cases(ctx, window=ctx.config.test_window())
     warnings: list[str] = []
     boot = cfg.bootstrap
-    result = evaluate_offline(
-        cases,
-        specs,
-        cfg.slice_keys,
-        dataset_level=not ctx.stream,
-        keep_case_values=boot.enabled and not ctx.stream,
-    )
+    if ctx.stream:
+        cases, tally, _span = joined_cases(ctx, window=ctx.config.test_window())
+        result = evaluate_offline(cases, specs, cfg.slice_keys, dataset_level=False)
+    else:  # memory mode: the columnar twin of joined_cases + evaluate_offline
+        loaded = load_cases(
+            ctx.dataset, cfg.slice_keys, window=ctx.config.test_window(), progress=ctx.progress
+        )
+        tally = loaded.tally
+        result = evaluate_columns(
+            loaded.cases,
+            specs,
+            sorted(cfg.slice_keys),
+            loaded.slice_values,
+            keep_case_values=boot.enabled,
+        )
     if ctx.stream and any(isinstance(s.definition, DatasetMetric) for s in specs):
         warnings.append("dataset_metrics_skipped_in_stream_mode")
     if boot.enabled and ctx.stream:
