@@ -1,4 +1,8 @@
-"""``recsys up``: embedded broker (unless configured) + one Faust worker + the HTTP server."""
+"""``recsys up``: embedded broker (unless configured) + one Faust worker + the serving app.
+
+The HTTP side is the full serving app of ``recsys serve`` (recommend, admin API, live
+evaluation and dashboard) reading the views the in-process worker publishes.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +19,12 @@ from aiohttp import web
 from app.broker import EmbeddedBroker
 from app.faust_app import make_faust_app
 from app.kafka_admin import AdminProbe, ensure_topics
-from app.live_views import FaustCountsView
+from app.live_views import FaustCountsView, ShownBackfill
+from app.serve import ServingParts, build_serving_app
 from app.settings import Settings
 from schemas.codec import AvroCodec
 from schemas.errors import ConfigError
 from schemas.registry import open_registry
-from serving.http import make_app
 from streams.agents import StreamTables, register_agents
 from streams.live.config import LiveConfig, live_config_from
 from streams.live_agents import register_live_agents
@@ -41,6 +45,7 @@ class Running:
     probe: AdminProbe
     http_port: int
     tables: object = field(default=None)
+    serving: ServingParts | None = None
 
     @property
     def base_url(self) -> str:
@@ -83,7 +88,13 @@ async def start_stack(settings: Settings) -> Running:
         register_live_agents(fapp, codec, partitions=settings.partitions, config=live)
         await fapp.start()
         probe = AdminProbe(settings.bootstrap)
-        runner = web.AppRunner(make_app(FaustCountsView(fapp, tables), probe))
+        counts = FaustCountsView(fapp, tables)
+        serving = await build_serving_app(
+            settings,
+            popularity=lambda views: ShownBackfill(views, counts),
+            extra_ready={"worker": counts.ready},
+        )
+        runner = web.AppRunner(serving.app)
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
@@ -92,7 +103,7 @@ async def start_stack(settings: Settings) -> Running:
         if broker is not None:
             broker.stop()
         raise
-    return Running(settings, broker, fapp, runner, probe, int(port), tables)
+    return Running(settings, broker, fapp, runner, probe, int(port), tables, serving)
 
 
 async def stop_stack(running: Running) -> None:
@@ -124,6 +135,7 @@ async def run_until_signal(settings: Settings, *, banner: bool = True) -> None:
         print(
             f"recsys up: HTTP on {running.base_url}  (POST /v1/recommend, GET /readyz)", flush=True
         )
+        print(f"recsys up: dashboard at {running.base_url}/dashboard", flush=True)
         print("recsys up: Ctrl-C stops everything", flush=True)
     try:
         await stop.wait()

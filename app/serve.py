@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -21,19 +23,42 @@ from schemas.producer import EventProducer
 from schemas.registry import open_registry
 from serving.app import create_app
 from serving.config_kafka import KafkaConfigStore
-from serving.deps import ServingDeps, ServingSettings
+from serving.deps import ReadyCheck, Resource, ServingDeps, ServingSettings
+from serving.live_reader import LiveReader
 from serving.sink_kafka import KafkaEventSink
 from serving.view_reader import ViewReader
+from serving.views import PopularityView
 
 log = logging.getLogger(__name__)
 DEV_SALT = "recsys-dev-salt-not-for-production"
 ALL_ROLES = frozenset({"viewer", "operator", "admin"})
 
 
-async def build_serving_app(settings: Settings) -> web.Application:
-    """The full serving app over Kafka-backed views, config store and exposure sink."""
+@dataclass
+class ServingParts:
+    """The serving app and the readers inside it (``recsys up`` reads them for its summary)."""
+
+    app: web.Application
+    views: ViewReader
+    live: LiveReader
+
+
+async def build_serving_app(
+    settings: Settings,
+    *,
+    popularity: Callable[[ViewReader], PopularityView] | None = None,
+    extra_ready: dict[str, ReadyCheck] | None = None,
+    extra_resources: tuple[Resource, ...] = (),
+) -> ServingParts:
+    """The full serving app over Kafka-backed views, config store and exposure sink,
+    with the live evaluation (``/v1/live/*``, ``/dashboard``) over the live view topic.
+
+    ``popularity`` wraps the view reader's popularity (``recsys up`` adds the items its
+    in-process worker has only seen shown).
+    """
     registry = await open_registry(settings.schema_registry_url)
     reader = ViewReader(settings.bootstrap, AvroCodec(registry))
+    live = LiveReader(settings.bootstrap)
     store = KafkaConfigStore(settings.bootstrap, replication=settings.replication_factor)
     sink = KafkaEventSink(
         EventProducer(settings.bootstrap, registry=registry, client_id="recsys-serving")
@@ -49,8 +74,14 @@ async def build_serving_app(settings: Settings) -> web.Application:
         "no API keys configured: every request may act as admin for the tenant "
         "named in X-Org-Id (development mode)"
     )
+    ready: dict[str, ReadyCheck] = {
+        "views": reader.ready,
+        "live": live.ready,
+        "broker": probe.reachable,
+        **(extra_ready or {}),
+    }
     deps = ServingDeps(
-        popularity=reader,
+        popularity=popularity(reader) if popularity is not None else reader,
         covisitation=reader,
         catalog=reader,
         history=reader,
@@ -62,10 +93,11 @@ async def build_serving_app(settings: Settings) -> web.Application:
             open_roles=ALL_ROLES,
             history_ids_pseudonymous=salt is not None,
         ),
-        ready_checks={"views": reader.ready, "broker": probe.reachable},
-        resources=(reader, store),
+        ready_checks=ready,
+        resources=(reader, live, store, *extra_resources),
+        live=live,
     )
-    return create_app(deps)
+    return ServingParts(create_app(deps), reader, live)
 
 
 async def run_serving_until_signal(settings: Settings) -> None:
@@ -75,12 +107,12 @@ async def run_serving_until_signal(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(await build_serving_app(settings))
+    runner = web.AppRunner((await build_serving_app(settings)).app)
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()
     print(
         f"recsys serve: http://{settings.http_host}:{settings.http_port} "
-        f"(views from {settings.bootstrap})",
+        f"(views from {settings.bootstrap}; dashboard at /dashboard)",
         flush=True,
     )
     try:

@@ -15,34 +15,6 @@ class ItemCounts:
     engaged: int
 
 
-class CountsView(Protocol):
-    """Shown/engaged counts per (tenant, surface), read-only."""
-
-    def counts(self, tenant: str, surface: str) -> list[ItemCounts]: ...
-
-    def ready(self) -> bool:
-        """True once the state behind the view has been recovered."""
-        ...
-
-
-class BrokerProbe(Protocol):
-    async def reachable(self) -> bool: ...
-
-
-class InMemoryCountsView:
-    """A fake/in-memory view for tests and for serving without a worker."""
-
-    def __init__(self, data: dict[tuple[str, str], list[ItemCounts]] | None = None) -> None:
-        self.data = data or {}
-        self.is_ready = True
-
-    def counts(self, tenant: str, surface: str) -> list[ItemCounts]:
-        return list(self.data.get((tenant, surface), []))
-
-    def ready(self) -> bool:
-        return self.is_ready
-
-
 # --- Views of the stream-state issue (popularity, co-visitation, catalog, history) ---
 #
 # Published by the stream workers to compacted view topics and held in memory by a

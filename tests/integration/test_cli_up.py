@@ -114,12 +114,14 @@ def test_up_produce_recommend_and_sigterm_stops_everything(tiny_dir: Path, tmp_p
         assert "line 2: " in done.stdout and "event_type" in done.stdout
         assert "line 3: not JSON" in done.stdout
 
+        # i4 (a conversion, weight 3) and i1 (a click, weight 1) are engaged; i2 and i3
+        # were only shown (weight 0) and follow at score 0, in item_id order.
         deadline = time.monotonic() + 30
         items: list[str] = []
-        while time.monotonic() < deadline and items != ["i1", "i4", "i2", "i3"]:
+        while time.monotonic() < deadline and items != ["i4", "i1", "i2", "i3"]:
             items = [i["item_id"] for i in _recommend(http_port)["items"]]
             time.sleep(0.2)
-        assert items == ["i1", "i4", "i2", "i3"]
+        assert items == ["i4", "i1", "i2", "i3"]
     finally:
         started = time.monotonic()
         up.send_signal(signal.SIGTERM)

@@ -54,7 +54,7 @@ async def test_serve_replica_ranks_from_live_views_and_logs_its_exposures(
         grace_wall_s=5.0,
     )
     fapp, _ = await start_worker(settings)
-    client = TestClient(TestServer(await build_serving_app(settings)))
+    client = TestClient(TestServer((await build_serving_app(settings)).app))
     await client.start_server()
     try:
         for alias in ("exposures", "outcomes"):

@@ -39,7 +39,9 @@ def differences(view: ViewState, twin: TwinState, top_k: int) -> list[str]:
             k for k in twin.neighbours if view.covisitation.get(k) not in (None, twin.neighbours[k])
         ]
         out.append(f"co-visitation: {len(missing)} anchors missing, {len(wrong)} differ")
-        out += [f"  {k}: view {view.covisitation.get(k)} twin {twin.neighbours[k]}" for k in wrong[:3]]
+        out += [
+            f"  {k}: view {view.covisitation.get(k)} twin {twin.neighbours[k]}" for k in wrong[:3]
+        ]
     want_history = {k: list(v) for k, v in twin.history.items()}
     if view.history != want_history:
         wrong_users = sum(view.history.get(k) != v for k, v in want_history.items())
