@@ -16,10 +16,15 @@ from schemas.errors import ConfigError
 from serving.auth import KeyRing
 from serving.config_store import ConfigStore
 from serving.engine.model import EngineSettings
-from serving.experiments import DEFAULT_VARIANTS, Experiment
+from serving.experiments import DEFAULT_VARIANTS, AssignmentLog, Experiment
 from serving.live_source import LiveSource
 from serving.sink import EventSink
 from serving.views import CatalogView, CovisitationView, HistoryView, PopularityView
+
+#: ``per_unit``: one assignment.v1 per (tenant, experiment, variant, user) while the unit
+#: stays among the ``assignment_log_capacity`` most recently seen; ``per_request``: one
+#: per server-assigned request (the SRM counts then carry every repeat request)
+ASSIGNMENT_LOGGING = ("per_unit", "per_request")
 
 ReadyCheck = Callable[[], Awaitable[bool] | bool]  # e.g. ViewReader.ready, probe.reachable
 
@@ -56,10 +61,22 @@ class ServingSettings:
     # pseudonymize with the same salt; False looks it up by the raw user_id
     history_ids_pseudonymous: bool = True
     engine: EngineSettings = field(default_factory=EngineSettings)
+    assignment_logging: str = "per_unit"  # see ASSIGNMENT_LOGGING
+    assignment_log_capacity: int = 100_000  # units remembered by ``per_unit``
 
     def __post_init__(self) -> None:
         if not self.exposure_salt:
             raise ConfigError("ServingSettings.exposure_salt is required (pseudonymous ids)")
+        if self.assignment_logging not in ASSIGNMENT_LOGGING:
+            raise ConfigError(f"ServingSettings.assignment_logging must be one of "
+                              f"{', '.join(ASSIGNMENT_LOGGING)}; got {self.assignment_logging!r}")
+        if self.assignment_log_capacity < 1:
+            raise ConfigError("ServingSettings.assignment_log_capacity must be ≥ 1")
+
+    def assignment_log(self) -> AssignmentLog:
+        """A fresh log of the configured kind (capacity 0 = every request is logged)."""
+        per_unit = self.assignment_logging == "per_unit"
+        return AssignmentLog(self.assignment_log_capacity if per_unit else 0)
 
     @property
     def assignment_salt(self) -> str:
@@ -88,3 +105,9 @@ class ServingDeps:
     resources: tuple[Resource, ...] = ()
     # the live join's documents; set → /v1/live/*, /dashboard and live series in /metrics
     live: LiveSource | None = None
+    # units whose assignment.v1 was produced recently; None → settings.assignment_log()
+    assignments: AssignmentLog | None = None
+
+    def __post_init__(self) -> None:
+        if self.assignments is None:
+            object.__setattr__(self, "assignments", self.settings.assignment_log())

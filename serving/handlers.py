@@ -13,18 +13,20 @@ from aiohttp import web
 from schemas.errors import ServingError
 from schemas.timestamps import ms_to_rfc3339
 from serving.deps import ServingSettings
+from serving.engine.candidates import CatalogFill
 from serving.engine.model import RankQuery, RankResult, ViewSet
 from serving.engine.pipeline import rank
 from serving.engine.warnings import ordered
-from serving.engine.weights import resolve_weights
+from serving.engine.weights import normalize_mode, resolve_weights
 from serving.experiments import Arm, assign, assignment_subject
 from serving.exposure import Served, assignment_event, exposure_event, pseudonymous_user
 from serving.keys import DEPS, GATE, METRICS, PRINCIPAL, REQUEST_ID, RETURNED, TENANTS, WARNED
 from serving.metrics import render_live
 from serving.request import RecommendRequest, parse_recommend
 from serving.similar import parse_similar, similar
-from serving.tenant_config import enforce_limits
+from serving.tenant_config import CATALOG_FALLBACK, TenantConfig, VariantOverride, enforce_limits
 from serving.tenants import TenantState
+from serving.views import PopularityView
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -75,8 +77,13 @@ async def _send_then_log(request: web.Request, response: web.Response, served: S
     salt = deps.settings.exposure_salt
     deps.sink.emit(exposure_event(served, salt))
     assignment = assignment_event(served, salt)
-    if assignment is not None:
-        deps.sink.emit(assignment)
+    if assignment is None:
+        return
+    # once per unit (settings.assignment_logging): the SRM test counts these records
+    log = deps.assignments
+    key = (served.tenant, assignment.experiment_id, assignment.variant, assignment.user_id)
+    if (log is None or log.first(key)) and not deps.sink.emit(assignment) and log is not None:
+        log.forget(key)  # dropped by a full queue: the unit's next request logs it
 
 
 def history_key(req: RecommendRequest, settings: ServingSettings) -> str | None:
@@ -88,22 +95,45 @@ def history_key(req: RecommendRequest, settings: ServingSettings) -> str | None:
     return key or None
 
 
+def effective_algo(config: TenantConfig, override: VariantOverride | None) -> str | None:
+    """The algo of the request: the variant's, else the tenant config's."""
+    if override is not None and override.algo:
+        return override.algo
+    return config.algo
+
+
 def _rank(request: web.Request, req: RecommendRequest, state: TenantState,
-          tenant: str, now_ms: int) -> tuple[RankResult, str]:
+          tenant: str, now_ms: int,
+          override: VariantOverride | None = None) -> tuple[RankResult, str]:
+    """Rank with the weights of: request ``weights`` (per field) > the assigned variant's
+    ``weights`` > the tenant config's (spec §5.1 resolution on top); the mode is the
+    variant's ``algo``, else the tenant's."""
     deps = request.app[DEPS]
     w = req.weights
-    weights, model = resolve_weights(state.config.weights, state.config.mode,
+    base = state.config.weights
+    if override is not None and override.weights is not None:
+        base = override.weights
+    mode = normalize_mode(effective_algo(state.config, override))
+    weights, model = resolve_weights(base, mode,
                                      None if w is None else (w.pop, w.cooc, w.emb))
     query = RankQuery(
         tenant=tenant, surface=req.surface, segment=req.segment, k=req.k, now_ms=now_ms,
-        weights=weights, mode=state.config.mode, user_id=history_key(req, deps.settings),
+        weights=weights, mode=mode, user_id=history_key(req, deps.settings),
         anchors=req.anchors[: req.max_anchors], include_ids=req.include_ids,
         exclude_ids=req.exclude_ids, required_tags=req.required_tags,
         forbidden_tags=req.forbidden_tags, max_per_tag=req.max_per_tag, rules=state.rules,
         include_reasons=req.include_reasons, explain=req.explain,
     )
-    views = ViewSet(deps.popularity, deps.covisitation, deps.catalog, deps.history)
-    return rank(query, views, deps.settings.engine), model
+    popularity: PopularityView = deps.popularity
+    fill: CatalogFill | None = None
+    if state.config.flag(CATALOG_FALLBACK, True):
+        fill = CatalogFill(deps.popularity, deps.catalog)
+        popularity = fill
+    views = ViewSet(popularity, deps.covisitation, deps.catalog, deps.history)
+    result = rank(query, views, deps.settings.engine)
+    if fill is not None:
+        result = fill.mark(result, tenant, req.surface)
+    return result, model
 
 
 async def recommend(request: web.Request) -> web.StreamResponse:
@@ -117,15 +147,21 @@ async def recommend(request: web.Request) -> web.StreamResponse:
     enforce_limits(state.config, req)
     now_ms = req.context.now_ms if req.context.now_ms is not None else deps.clock_ms()
     subject = assignment_subject(req.user.user_id, req.user.session_id, req.user.anonymous_id)
+    # the tenant config's definition of the experiment wins over the startup one
+    configured = state.config.experiments.get(req.experiment_id or "")
+    definitions = ({configured.definition.id: configured.definition} if configured
+                   else settings.experiments_by_id)
     arm: Arm | None = assign(req.experiment_id, req.experiment_variant, subject, req.surface,
-                             now_ms, settings.assignment_salt, settings.experiments_by_id,
+                             now_ms, settings.assignment_salt, definitions,
                              settings.default_variants)
-    algo = settings.algo_version + (f":{state.config.algo}" if state.config.algo else "")
+    override = configured.override(arm.variant) if configured and arm else None
+    algo_name = effective_algo(state.config, override)
+    algo = settings.algo_version + (f":{algo_name}" if algo_name else "")
     served = Served(request[REQUEST_ID], principal.tenant, req.surface,
                     ms_to_rfc3339(deps.clock_ms()), (), req.segment, req.user, req.context,
                     algo, state.config_version, state.rules_version, arm)
     try:
-        result, _model = _rank(request, req, state, principal.tenant, now_ms)
+        result, _model = _rank(request, req, state, principal.tenant, now_ms, override)
     except Exception:
         latency = (time.perf_counter() - started) * 1000
         deps.sink.emit(exposure_event(replace(served, latency_ms=latency, error=True),

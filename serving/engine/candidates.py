@@ -14,15 +14,25 @@ The pool is the union of
 
 In ``cooc`` mode the pool is the neighbours only, falling back to popularity when empty.
 Explicit and history anchors are seeds, not candidates of their own neighbour lists.
+
+``CatalogFill`` (ours; tenant flag ``catalog_fallback``, default on) stands in for the
+popularity view of a namespace that has no popularity yet: its newest catalog items
+enter the pool with popularity 0 (so score 0, ordered by item_id by the final sort),
+carry the reason ``catalog_fallback`` and the response a ``SIGNAL_UNAVAILABLE``
+warning. It needs a catalog that implements ``CatalogListing``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Protocol, runtime_checkable
 
-from serving.engine.model import EngineSettings, RankQuery, ViewSet
+from serving.engine.model import EngineSettings, RankQuery, RankResult, ViewSet
 from serving.engine.scoring import Signals
-from serving.engine.warnings import ServingWarning
+from serving.engine.warnings import ServingWarning, ordered
+from serving.views import CatalogView, ItemMeta, PopularityView, ScoredItem
+
+CATALOG_REASON = "catalog_fallback"
 
 
 @dataclass(slots=True)
@@ -129,3 +139,54 @@ def generate(query: RankQuery, views: ViewSet, settings: EngineSettings) -> Pool
         score = views.popularity.score(query.tenant, query.surface, item, query.now_ms)
         pool[item] = Signals(pop=score, cooc=neighbours.get(item, 0.0))
     return Pool(pool, anchors, source, warnings)
+
+
+@runtime_checkable
+class CatalogListing(Protocol):
+    """A catalog that can list a tenant's items (for the empty-namespace fallback)."""
+
+    def newest(self, tenant: str, n: int) -> list[ItemMeta]:
+        """Up to ``n`` available items, ``created_at`` desc (undated last), item_id asc."""
+        ...
+
+
+class CatalogFill:
+    """Popularity that lists the catalog, at score 0, for a namespace with none (one
+    request; ``filled`` are the ids it listed)."""
+
+    def __init__(self, popularity: PopularityView, catalog: CatalogView) -> None:
+        self.popularity = popularity
+        self.catalog = catalog
+        self.score = popularity.score  # unchanged: an unpopular item scores 0 anyway
+        self.filled: tuple[str, ...] = ()
+        self.error: str | None = None
+
+    def top(self, tenant: str, surface: str, n: int, now_ms: int) -> list[ScoredItem]:
+        found = self.popularity.top(tenant, surface, n, now_ms)
+        if found or n <= 0 or not isinstance(self.catalog, CatalogListing):
+            return found
+        try:
+            metas = self.catalog.newest(tenant, n)
+        except Exception as exc:  # no fallback then; the warning says why
+            self.error = str(exc)
+            return found
+        self.filled = tuple(m.item_id for m in metas)
+        return [ScoredItem(item, 0.0) for item in self.filled]
+
+    def mark(self, result: RankResult, tenant: str, surface: str) -> RankResult:
+        """The reason token on the listed items and the warning, when the fill ran."""
+        if self.error is not None:
+            detail = f"popularity unavailable: no popularity for {tenant}/{surface}; " \
+                     f"catalog fallback failed: {self.error}"
+        elif self.filled:
+            detail = f"popularity unavailable: no popularity for {tenant}/{surface} yet; " \
+                     f"{len(self.filled)} candidates from the catalog (newest first, score 0)"
+        else:
+            return result
+        listed = set(self.filled)
+        items = tuple(
+            replace(i, reasons=(CATALOG_REASON, *i.reasons))
+            if i.reasons is not None and i.item_id in listed else i
+            for i in result.items)
+        warning = ServingWarning("SIGNAL_UNAVAILABLE", detail)
+        return replace(result, items=items, warnings=ordered((*result.warnings, warning)))
