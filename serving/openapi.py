@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from serving.engine.weights import MODES
+from serving.experiments import STATUSES
 from serving.live_http import ASSETS
 from serving.request import (
     EXPLAIN_LEVELS,
@@ -17,6 +19,7 @@ from serving.request import (
     MAX_TAGS,
     MAX_WEIGHT,
 )
+from serving.tenant_config import MAX_EXPERIMENTS, MAX_NAME, MAX_SURFACES, MAX_VARIANTS
 
 J = "application/json"
 INT64 = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
@@ -122,11 +125,34 @@ def _op(summary: str, ok: dict[str, Any], body: dict[str, Any] | None = None,
 
 TENANT_PARAM = {"name": "tenant_id", "in": "path", "required": True, "schema": SAFE}
 NUM = {"type": "number", "minimum": 0}
+CONFIG_WEIGHTS = _obj({"pop": NUM, "cooc": NUM, "emb": NUM})
+NAME = {"type": "string", "minLength": 1, "maxLength": MAX_NAME, "pattern": "^\\S(.*\\S)?$"}
+VARIANT = _obj({
+    "share": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+    "weights": CONFIG_WEIGHTS,
+    "algo": {"enum": list(MODES)},
+}, ["share"])
+EXPERIMENT = _obj({
+    "status": {"enum": list(STATUSES)},
+    "surfaces": {"type": "array", "maxItems": MAX_SURFACES, "items": SAFE},
+    "traffic": {"type": "number", "minimum": 0, "maximum": 1},
+    "starts_at": {"type": "string", "format": "date-time"},
+    "ends_at": {"type": "string", "format": "date-time"},
+    "variants": {"type": "object", "minProperties": 2, "maxProperties": MAX_VARIANTS,
+                 "propertyNames": NAME, "additionalProperties": VARIANT},
+}, ["status", "variants"])
+EXPERIMENT["description"] = (
+    "Only status running assigns. Rules JSON Schema cannot state: the variants' shares "
+    "sum to 1 (±1e-6) and ends_at is after starts_at (else 422 RECSYS_INVALID_CONFIG).")
 CONFIG = _obj({
-    "weights": _obj({"pop": NUM, "cooc": NUM, "emb": NUM}),
-    "flags": {"type": "object", "additionalProperties": {"type": "boolean"}},
+    "weights": CONFIG_WEIGHTS,
+    "flags": {"type": "object", "additionalProperties": {"type": "boolean"},
+              "description": "catalog_fallback (default true): fill a namespace without "
+                             "popularity from the catalog"},
     "limits": _obj({"max_k": COUNT, "max_exclude_ids": COUNT}),
     "algo": _text(64),
+    "experiments": {"type": "object", "maxProperties": MAX_EXPERIMENTS,
+                    "propertyNames": NAME, "additionalProperties": EXPERIMENT},
 })
 _RULE_COMMON: dict[str, Any] = {
     "rule_id": _text(128),

@@ -150,8 +150,8 @@ def _weights(doc: Mapping[str, Any], where: str) -> Weights | None:
 
 
 def _name(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME \
-            or value != value.strip():
+    if not isinstance(value, str) or not value or len(value) > MAX_NAME \
+            or value != f.trim(value):
         raise _invalid(f"{what} {value!r} must be a non-blank string of at most {MAX_NAME} "
                        "characters without surrounding whitespace")
     return value
