@@ -126,7 +126,9 @@ def _rank(request: web.Request, req: RecommendRequest, state: TenantState,
     )
     popularity: PopularityView = deps.popularity
     fill: CatalogFill | None = None
-    if state.config.flag(CATALOG_FALLBACK, True):
+    # only an empty namespace gets the wrapper: the engine keeps the view's own fast paths
+    if state.config.flag(CATALOG_FALLBACK, True) and not popularity.top(
+            tenant, req.surface, 1, now_ms):
         fill = CatalogFill(deps.popularity, deps.catalog)
         popularity = fill
     views = ViewSet(popularity, deps.covisitation, deps.catalog, deps.history)
