@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "api-reference.md"
 METHODS = ("get", "put", "post", "delete", "patch")
 PROBLEM_TYPE = "application/problem+json"
-MAX_DEPTH = 4
+MAX_DEPTH = 8
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 Schema = Mapping[str, Any]
@@ -50,10 +50,15 @@ def _bounds(schema: Schema) -> list[str]:
         out.append(f"{lo}..{hi}")
     elif lo is not None:
         out.append(f"≥ {lo}")
+    elif "exclusiveMinimum" in schema and hi is not None:
+        out.append(f"> {schema['exclusiveMinimum']}, ≤ {hi}")
+    elif "exclusiveMinimum" in schema:
+        out.append(f"> {schema['exclusiveMinimum']}")
     elif hi is not None:
         out.append(f"≤ {hi}")
-    for key, text in (("maxLength", "≤ {} chars"), ("minItems", "≥ {} items"),
-                      ("maxItems", "≤ {} items"), ("maxProperties", "≤ {} keys")):
+    for key, text in (("minLength", "≥ {} chars"), ("maxLength", "≤ {} chars"),
+                      ("minItems", "≥ {} items"), ("maxItems", "≤ {} items"),
+                      ("minProperties", "≥ {} keys"), ("maxProperties", "≤ {} keys")):
         if key in schema:
             out.append(text.format(schema[key]))
     if "pattern" in schema:
@@ -97,8 +102,14 @@ def field_rows(schema: Schema, prefix: str = "", depth: int = 0) -> Iterator[tup
     if schema.get("type") == "array" and isinstance(schema.get("items"), Mapping):
         yield from field_rows(schema["items"], f"{prefix}[]", depth)
         return
+    if depth >= MAX_DEPTH:
+        return
+    values = schema.get("additionalProperties")
+    if isinstance(values, Mapping) and isinstance(values.get("properties"), Mapping):
+        yield from field_rows(values, f"{prefix}.<name>" if prefix else "<name>", depth + 1)
+        return
     props = schema.get("properties")
-    if not isinstance(props, Mapping) or depth >= MAX_DEPTH:
+    if not isinstance(props, Mapping):
         return
     required = set(schema.get("required", ()))
     for name, sub in props.items():
