@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -37,6 +38,7 @@ from schemas.views import (
     decode_popularity,
     parse_key,
 )
+from serving.snapshots import PopularitySnapshot
 from serving.views import ItemMeta, ScoredItem
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ class ViewState:
     half_life_ms: float = 7 * 86_400_000.0
     popularity: dict[tuple[str, str], dict[int, list[DecayedEntry]]] = field(default_factory=dict)
     merged: dict[tuple[str, str], list[DecayedEntry]] = field(default_factory=dict)
-    by_item: dict[tuple[str, str], dict[str, DecayedEntry]] = field(default_factory=dict)
+    snapshots: dict[tuple[str, str], PopularitySnapshot] = field(default_factory=dict)
     covisitation: dict[tuple[str, str, str], list[tuple[str, int]]] = field(default_factory=dict)
     history: dict[tuple[str, str], list[tuple[str, int]]] = field(default_factory=dict)
     catalog: dict[tuple[str, str], ItemMeta] = field(default_factory=dict)
@@ -68,25 +70,43 @@ class ViewState:
         everything = [e for es in parts.values() for e in es]
         everything.sort(key=lambda e: _rank_key(e, self.half_life_ms))
         self.merged[(tenant, surface)] = everything
-        self.by_item[(tenant, surface)] = {e.item_id: e for e in everything}
-
-    def _at(self, e: DecayedEntry, now_ms: int) -> float:
-        return float(e.value * 2.0 ** (-(now_ms - e.t_ms) / self.half_life_ms))
+        # the snapshot is replaced, never changed: a request holding the old one is unaffected
+        self.snapshots[(tenant, surface)] = PopularitySnapshot(everything)
 
     def top(self, tenant: str, surface: str, n: int, now_ms: int) -> list[ScoredItem]:
-        entries = self.merged.get((tenant, surface), [])[:n]
-        return [ScoredItem(e.item_id, self._at(e, now_ms)) for e in entries]
+        return [ScoredItem(i, s) for i, s in self.top_pairs(tenant, surface, n, now_ms)]
 
     def score(self, tenant: str, surface: str, item_id: str, now_ms: int) -> float:
-        e = self.by_item.get((tenant, surface), {}).get(item_id)
-        return 0.0 if e is None else self._at(e, now_ms)
+        snap = self.snapshots.get((tenant, surface))
+        return 0.0 if snap is None else snap.score(item_id, now_ms, self.half_life_ms)
 
     def neighbors(self, tenant: str, surface: str, item_id: str, n: int) -> list[ScoredItem]:
-        pairs = self.covisitation.get((tenant, surface, item_id), [])[:n]
-        return [ScoredItem(i, float(c)) for i, c in pairs]
+        return [ScoredItem(i, c) for i, c in self.neighbour_pairs(tenant, surface, item_id, n)]
 
     def get(self, tenant: str, item_id: str) -> ItemMeta | None:
         return self.catalog.get((tenant, item_id))
+
+    # --- bulk reads (serving.views.BulkViews): the same answers without an object each ---
+
+    def top_pairs(self, tenant: str, surface: str, n: int, now_ms: int) -> list[tuple[str, float]]:
+        snap = self.snapshots.get((tenant, surface))
+        return [] if snap is None else snap.top(n, now_ms, self.half_life_ms)
+
+    def scores_of(self, tenant: str, surface: str, ids: Iterable[str],
+                  now_ms: int) -> dict[str, float]:
+        snap = self.snapshots.get((tenant, surface))
+        if snap is None:
+            return dict.fromkeys(ids, 0.0)
+        return snap.scores(ids, now_ms, self.half_life_ms)
+
+    def neighbour_pairs(self, tenant: str, surface: str, item_id: str,
+                        n: int) -> list[tuple[str, float]]:
+        pairs = self.covisitation.get((tenant, surface, item_id))
+        return [(i, float(c)) for i, c in pairs[:n]] if pairs else []
+
+    def metas(self, tenant: str, ids: Iterable[str]) -> dict[str, ItemMeta | None]:
+        catalog = self.catalog
+        return {i: catalog.get((tenant, i)) for i in ids}
 
     def recent(self, tenant: str, user_id: str, n: int) -> list[tuple[str, int]]:
         return self.history.get((tenant, user_id), [])[:n]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -67,6 +68,27 @@ class HistoryView(Protocol):
     def recent(self, tenant: str, user_id: str, n: int) -> list[tuple[str, int]]:
         """Up to ``n`` (item_id, ts_ms) the user engaged with, newest first."""
         ...
+
+
+class BulkViews(Protocol):
+    """Optional bulk reads a view may add to the protocols above (``ViewState`` does).
+
+    The engine uses them when present (one call per ranking stage instead of one call and
+    one object per item) and must get the very answers the per-item methods give:
+    ``top_pairs`` is ``top`` as pairs, ``scores_of`` is ``score`` of each id,
+    ``neighbour_pairs`` is ``neighbors`` as pairs, ``metas`` is ``get`` of each id.
+    """
+
+    def top_pairs(self, tenant: str, surface: str, n: int,
+                  now_ms: int) -> Sequence[tuple[str, float]]: ...
+
+    def scores_of(self, tenant: str, surface: str, ids: Iterable[str],
+                  now_ms: int) -> dict[str, float]: ...
+
+    def neighbour_pairs(self, tenant: str, surface: str, item_id: str,
+                        n: int) -> Sequence[tuple[str, float]]: ...
+
+    def metas(self, tenant: str, ids: Iterable[str]) -> dict[str, ItemMeta | None]: ...
 
 
 class InMemoryViews:

@@ -24,10 +24,12 @@ warning. It needs a catalog that implements ``CatalogListing``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
 from serving.engine.model import EngineSettings, RankQuery, RankResult, ViewSet
+from serving.engine.reads import neighbour_pairs, popularity_of, top_popularity
 from serving.engine.scoring import Signals
 from serving.engine.warnings import ServingWarning, ordered
 from serving.views import CatalogView, ItemMeta, PopularityView, ScoredItem
@@ -37,10 +39,17 @@ CATALOG_REASON = "catalog_fallback"
 
 @dataclass(slots=True)
 class Pool:
-    signals: dict[str, Signals]
+    """The candidates in pool order with their popularity (``pop``), and the
+    co-visitation count of every neighbour seen (``cooc``: pool items or not)."""
+
+    pop: dict[str, float]
+    cooc: dict[str, float] = field(default_factory=dict)
     anchors: tuple[str, ...] = ()
     anchor_source: str = "none"  # explicit | history | none
     warnings: list[ServingWarning] = field(default_factory=list)
+
+    def signals(self, item: str) -> Signals:
+        return Signals(pop=self.pop.get(item, 0.0), cooc=self.cooc.get(item, 0.0))
 
 
 def _dedupe(ids: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -77,16 +86,17 @@ def covisited(
         return {}
     best: dict[str, float] = {}
     failed: list[str] = []
+    get = best.get
     for anchor in anchors:
         try:
-            found = views.covisitation.neighbors(
-                query.tenant, query.surface, anchor, settings.covis_per_anchor)
+            found = neighbour_pairs(views.covisitation, query.tenant, query.surface, anchor,
+                                    settings.covis_per_anchor)
         except Exception as exc:
             failed.append(f"{anchor}: {exc}")
             continue
-        for n in found:
-            if n.score > best.get(n.item_id, 0.0):
-                best[n.item_id] = n.score
+        for item, count in found:
+            if count > get(item, 0.0):
+                best[item] = count
     if failed and len(failed) == len(anchors):
         warnings.append(ServingWarning("SIGNAL_UNAVAILABLE", f"cooc unavailable: {failed[0]}"))
     elif failed:
@@ -127,18 +137,15 @@ def generate(query: RankQuery, views: ViewSet, settings: EngineSettings) -> Pool
     if query.mode == "cooc" and neighbours:
         neighbours = admitted
     else:
-        top = views.popularity.top(query.tenant, query.surface,
-                                   fanout + len(query.exclude_ids), query.now_ms)
-        pop = {s.item_id: s.score for s in top}
-    pool: dict[str, Signals] = {i: Signals(pop=s, cooc=neighbours.get(i, 0.0))
-                                for i, s in pop.items()}
-    extra = [i for i in admitted if i not in pool]
-    extra += [i for i in query.include_ids if i not in pool and i not in admitted
+        pop = dict(top_popularity(views.popularity, query.tenant, query.surface,
+                                  fanout + len(query.exclude_ids), query.now_ms))
+    extra = [i for i in admitted if i not in pop]
+    extra += [i for i in query.include_ids if i not in pop and i not in admitted
               and _known(query, views, i)]
-    for item in extra:
-        score = views.popularity.score(query.tenant, query.surface, item, query.now_ms)
-        pool[item] = Signals(pop=score, cooc=neighbours.get(item, 0.0))
-    return Pool(pool, anchors, source, warnings)
+    if extra:
+        pop.update(popularity_of(views.popularity, query.tenant, query.surface, extra,
+                                 query.now_ms))
+    return Pool(pop, neighbours, anchors, source, warnings)
 
 
 @runtime_checkable
@@ -172,6 +179,19 @@ class CatalogFill:
             return found
         self.filled = tuple(m.item_id for m in metas)
         return [ScoredItem(item, 0.0) for item in self.filled]
+
+    # bulk reads (serving.views.BulkViews), so the wrapped view's fast paths stay in use
+
+    def top_pairs(self, tenant: str, surface: str, n: int,
+                  now_ms: int) -> Sequence[tuple[str, float]]:
+        found = top_popularity(self.popularity, tenant, surface, n, now_ms)
+        if found or n <= 0:
+            return found
+        return [(s.item_id, s.score) for s in self.top(tenant, surface, n, now_ms)]
+
+    def scores_of(self, tenant: str, surface: str, ids: Iterable[str],
+                  now_ms: int) -> dict[str, float]:
+        return popularity_of(self.popularity, tenant, surface, ids, now_ms)
 
     def mark(self, result: RankResult, tenant: str, surface: str) -> RankResult:
         """The reason token on the listed items and the warning, when the fill ran."""

@@ -34,11 +34,14 @@ def prefilter(
 ) -> dict[str, T]:
     """Candidates surviving exclusions, availability and required tags (any-of)."""
     need_tags = bool(required_tags) and tags_ok
+    get = metas.get
+    if not exclude_ids and not need_tags:  # the common case: availability only
+        return {i: v for i, v in candidates.items() if (m := get(i)) is None or m.available}
     out = {}
     for item, value in candidates.items():
         if item in exclude_ids:
             continue
-        meta = metas.get(item)
+        meta = get(item)
         if meta is not None and not meta.available:
             continue
         if need_tags and (meta is None or meta.tags.isdisjoint(required_tags)):

@@ -7,11 +7,25 @@ order leaks into the output.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 def final_order(pins: list[str], rest: list[str], scores: dict[str, float]) -> list[str]:
-    return list(pins) + sorted(rest, key=lambda i: (-scores[i], i))
+    return list(pins) + ranked_order(rest, scores)
 
 
-def ranked_order(ids: list[str] | set[str], scores: dict[str, float]) -> list[str]:
-    """Candidates by score desc, item_id asc (the walk order of the selection)."""
-    return sorted(ids, key=lambda i: (-scores[i], i))
+def ranked_order(ids: Iterable[str], scores: dict[str, float]) -> list[str]:
+    """Candidates by score desc, item_id asc (the walk order of the selection).
+
+    Two stable sorts with C-level keys (item_id asc, then score desc: ``reverse`` keeps
+    equal scores in item_id order) give the order of the key ``(-score, item_id)``
+    without a Python call per item. A NaN score would make the comparisons inconsistent,
+    so then the tuple key decides, as it always did.
+    """
+    out = sorted(ids)
+    values = list(map(scores.__getitem__, out))
+    total = sum(values)
+    if total != total:  # a NaN (or inf − inf) among the scores
+        return sorted(out, key=lambda i: (-scores[i], i))
+    out.sort(key=scores.__getitem__, reverse=True)
+    return out

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from serving.engine.candidates import generate
 from serving.engine.constraints import TagPolicy, prefilter, select
 from serving.engine.model import EngineSettings, RankedItem, RankQuery, RankResult, ViewSet
 from serving.engine.order import final_order, ranked_order
+from serving.engine.reads import catalog_metas
 from serving.engine.reasons import explain_block, reason_tokens
-from serving.engine.rules import TagMatcher, active_rules, apply_rules
-from serving.engine.scoring import Signals, blend_score
+from serving.engine.rulebook import rulebook
+from serving.engine.rules import apply_rules
+from serving.engine.scoring import Signals, blend_scores
 from serving.engine.warnings import ServingWarning, ordered
 from serving.views import ItemMeta
 
 _NO_TAGS: frozenset[str] = frozenset()
+_NO_SIGNALS = Signals()
 _MISSING = object()
+_DEFAULT_SETTINGS = EngineSettings()
 
 
 class _Catalog:
@@ -49,17 +53,16 @@ class _Catalog:
         self.tag_sets[item] = meta.tags if meta is not None else _NO_TAGS
         return meta
 
-    def prefetch(self, ids: list[str]) -> None:
-        """Look every candidate up in one tight loop (the common path: no errors)."""
-        get, tenant = self.catalog.get, self.tenant
+    def prefetch(self, ids: Collection[str]) -> None:
+        """Look every candidate up in one call (the common path: no errors)."""
         try:
-            metas = {i: get(tenant, i) for i in ids}
+            metas = catalog_metas(self.catalog, self.tenant, ids)
         except Exception:  # fall back to one-by-one lookups that record the error
             for item in ids:
                 self.meta(item)
             return
         self.metas.update(metas)
-        self.tag_sets.update((i, m.tags if m is not None else _NO_TAGS) for i, m in metas.items())
+        self.tag_sets.update({i: _NO_TAGS if m is None else m.tags for i, m in metas.items()})
 
     def tags(self, item: str) -> frozenset[str]:
         tags = self.tag_sets.get(item)
@@ -85,23 +88,23 @@ def _finite(score: float) -> float:
 
 
 def rank(query: RankQuery, views: ViewSet, settings: EngineSettings | None = None) -> RankResult:
-    settings = settings or EngineSettings()
+    settings = settings or _DEFAULT_SETTINGS
     pool = generate(query, views, settings)
     warnings = list(pool.warnings)
     catalog = _Catalog(query, views)
-    ids = list(pool.signals)
-    catalog.prefetch(ids)
+    catalog.prefetch(pool.pop)
     tags_ok = catalog.error is None
     exclude = frozenset(query.exclude_ids)
-    signals = prefilter(pool.signals, catalog.metas, exclude, frozenset(query.required_tags),
-                        tags_ok)
-    scores = {i: blend_score(s, query.weights) for i, s in signals.items()}
+    kept = prefilter(pool.pop, catalog.metas, exclude, frozenset(query.required_tags), tags_ok)
+    scores = blend_scores(kept, pool.cooc, query.weights)
 
-    rules = active_rules(query.rules, query.surface, query.segment, query.now_ms)
+    book = rulebook(query.rules, settings.brand_prefixes, settings.category_prefixes)
+    detailed = query.include_reasons or query.explain != "none"
     outcome = apply_rules(
-        scores, rules, tags_of=catalog.tags, excluded=_unavailable(catalog, exclude),
-        pin_slots=min(settings.max_pin_slots, query.k),
-        matcher=TagMatcher(settings.brand_prefixes, settings.category_prefixes),
+        scores, book.active(query.surface, query.segment, query.now_ms),
+        tags_of=catalog.tags, excluded=_unavailable(catalog, exclude),
+        pin_slots=min(settings.max_pin_slots, query.k), known_tags=catalog.tag_sets,
+        with_tokens=detailed,
     )
     scores, pins = outcome.scores, list(outcome.pins)
     pinned = set(pins)
@@ -142,11 +145,16 @@ def rank(query: RankQuery, views: ViewSet, settings: EngineSettings | None = Non
     if query.include_ids and not final:
         warnings.append(ServingWarning("CANDIDATES_INCLUDE_EMPTY",
                                        "no items matched candidates.include_ids"))
-    items = []
+    if not detailed:
+        items = tuple(RankedItem(item, n, _finite(scores[item]), item in pinned)
+                      for n, item in enumerate(final, start=1))
+        return RankResult(items, ordered(warnings), anchors=pool.anchors)
+    detail = []
     for n, item in enumerate(final, start=1):
-        sig = signals.get(item, Signals())
+        # an item the rules injected has no signals, even when prefilter dropped it
+        sig = pool.signals(item) if item in kept else _NO_SIGNALS
         tokens = outcome.tokens.get(item, [])
-        items.append(RankedItem(
+        detail.append(RankedItem(
             item_id=item,
             rank=n,
             score=_finite(scores[item]),
@@ -156,4 +164,4 @@ def rank(query: RankQuery, views: ViewSet, settings: EngineSettings | None = Non
             explain=explain_block(query.explain, sig, query.weights, tokens,
                                   query.include_reasons, pool.anchors),
         ))
-    return RankResult(tuple(items), ordered(warnings), anchors=pool.anchors)
+    return RankResult(tuple(detail), ordered(warnings), anchors=pool.anchors)

@@ -13,8 +13,12 @@ priority-descending order, stable for equal priorities:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from serving.engine.rulebook import CompiledRule
 
 ACTIONS = ("block", "pin", "boost")
 TARGETS = ("item", "tag", "brand", "category")
@@ -87,79 +91,100 @@ def active_rules(rules: Iterable[Rule], surface: str, segment: str, now_ms: int)
     return sorted(live, key=lambda r: -r.priority)
 
 
-def _targets(rule: Rule, out: RuleOutcome, tags_of: Callable[[str], frozenset[str]],
-             matcher: TagMatcher) -> list[str]:
-    if rule.target_type == "item":
-        return list(rule.item_ids)
-    wanted = matcher.tag_set(rule)
-    hits = [(-s, i) for i, s in out.scores.items() if not wanted.isdisjoint(tags_of(i))]
-    return [i for _, i in sorted(hits)]
+def _targets(rule: CompiledRule, scores: dict[str, float],
+             known: Mapping[str, frozenset[str]],
+             tags_of: Callable[[str], frozenset[str]]) -> Sequence[str]:
+    """An item rule's items in order; a tag rule's candidates, score desc, item_id asc."""
+    if rule.rule.target_type == "item":
+        return rule.targets
+    wanted = rule.tags
+    if not wanted:
+        return ()
+    hits = [(-s, i) for i, s in scores.items()
+            if not wanted.isdisjoint(known[i] if i in known else tags_of(i))]
+    hits.sort()
+    return [i for _, i in hits]
 
 
 def apply_rules(
     scores: dict[str, float],
-    rules: Iterable[Rule],
+    rules: Sequence[CompiledRule],
     *,
     tags_of: Callable[[str], frozenset[str]],
     excluded: Callable[[str], bool],
     pin_slots: int,
-    matcher: TagMatcher | None = None,
+    known_tags: Mapping[str, frozenset[str]] | None = None,
+    with_tokens: bool = True,
 ) -> RuleOutcome:
-    """Run already-active, already-ordered rules over candidate scores.
+    """Run already-active, already-ordered rules (``RuleBook.active``) over candidate scores.
 
     A block always wins, whatever its priority: an item any active BLOCK rule matches
     is never pinned, boosted or injected (in the original a pin that fired before a
     block kept its slot until the block released it; the result is the same, and an
     item injected by a later rule cannot slip past a tag block that ran earlier).
+    ``known_tags`` are tag sets already looked up (``tags_of`` answers the others);
+    without ``with_tokens`` no reason tokens are written (nobody asked for reasons).
     """
-    matcher = matcher or TagMatcher()
-    rules = list(rules)
     if not rules:
         return RuleOutcome(scores)
-    blocks = [r for r in rules if r.action == "block"]
+    known: Mapping[str, frozenset[str]] = known_tags if known_tags is not None else {}
+    blocks = [c for c in rules if c.rule.action == "block"]
     out = RuleOutcome(dict(scores))
-
-    block_ids = {i for r in blocks if r.target_type == "item" for i in r.item_ids}
-    block_tags = frozenset().union(*(matcher.tag_set(r) for r in blocks))
+    current, blocked, tokens = out.scores, out.blocked, out.tokens
+    block_ids: frozenset[str] = frozenset().union(*(c.ids for c in blocks))
+    block_tags: frozenset[str] = frozenset().union(*(c.tags for c in blocks))
 
     def is_blocked(item: str) -> bool:
-        if item in out.blocked:
+        if item in blocked:
             return True
-        if item not in block_ids and block_tags.isdisjoint(tags_of(item)):
+        tags = known[item] if item in known else tags_of(item)
+        if item not in block_ids and block_tags.isdisjoint(tags):
             return False
-        hit = [r for r in blocks if matcher.matches(r, item, tags_of(item))]
+        # an item rule names items (its tag set is empty), a tag rule matches tags
+        hit = [c for c in blocks if item in c.ids or not c.tags.isdisjoint(tags)]
         if hit:
-            out.blocked.add(item)
-            out.scores.pop(item, None)
-            out.tokens.setdefault(item, []).extend(f"rule.block[{r.rule_id}]" for r in hit)
+            blocked.add(item)
+            current.pop(item, None)
+            if with_tokens:
+                tokens.setdefault(item, []).extend(c.block_token for c in hit)
         return bool(hit)
 
     if blocks:
-        for item in list(out.scores):
+        suspects = [i for i in current if i in block_ids] if not block_tags else [
+            i for i in current
+            if i in block_ids or not block_tags.isdisjoint(known[i] if i in known else tags_of(i))]
+        for item in suspects:
             is_blocked(item)
-    for rule in rules:
+    # From here every item in ``current`` is unblocked: the candidates were all checked
+    # above (the blocked ones removed) and an item is only injected after its check.
+    pins = out.pins
+    for c in rules:
+        rule = c.rule
         if rule.action == "pin":
             taken = 0
-            for item in _targets(rule, out, tags_of, matcher):
-                if len(out.pins) >= pin_slots or (rule.max_pins > 0 and taken >= rule.max_pins):
+            for item in _targets(c, current, known, tags_of):
+                if len(pins) >= pin_slots or (rule.max_pins > 0 and taken >= rule.max_pins):
                     break
-                if item in out.pins or excluded(item) or is_blocked(item):
+                if item in pins or excluded(item) or (item not in current and is_blocked(item)):
                     continue
-                if item not in out.scores:
-                    out.scores[item] = 0.0
+                if item not in current:
+                    current[item] = 0.0
                     out.injected.add(item)
-                out.pins.append(item)
+                pins.append(item)
                 taken += 1
-                out.tokens.setdefault(item, []).append(f"rule.pin[{rule.rule_id}]")
+                if with_tokens:
+                    tokens.setdefault(item, []).append(c.pin_token)
         elif rule.action == "boost":
-            for item in _targets(rule, out, tags_of, matcher):
-                if excluded(item) or is_blocked(item):
+            value = rule.boost_value
+            for item in _targets(c, current, known, tags_of):
+                if excluded(item) or (item not in current and is_blocked(item)):
                     continue
-                if item not in out.scores:
-                    out.scores[item] = 0.0
+                if item not in current:
+                    current[item] = 0.0
                     out.injected.add(item)
-                delta = out.scores[item] * rule.boost_value or rule.boost_value
-                out.scores[item] += delta
-                out.tokens.setdefault(item, []).append(
-                    f"rule.boost:{delta:+.2f}[{rule.rule_id}]")
+                delta = current[item] * value or value
+                current[item] += delta
+                if with_tokens:
+                    tokens.setdefault(item, []).append(
+                        f"rule.boost:{delta:+.2f}[{rule.rule_id}]")
     return out

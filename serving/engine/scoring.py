@@ -8,6 +8,7 @@ Worked example of the original docs: α=1, β=0.5, γ=0.2, pop 3, cooc 1, emb 0.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -69,3 +70,19 @@ def blend_score(signals: Signals, weights: Weights) -> float:
 def normalized(signals: Signals) -> Contribution:
     """Unweighted normalised values (what explain shows when all contributions are 0)."""
     return Contribution(norm_pos(signals.pop), norm_pos(signals.cooc), norm_emb(signals.emb))
+
+
+def blend_scores(pop: Mapping[str, float], cooc: Mapping[str, float],
+                 weights: Weights) -> dict[str, float]:
+    """``blend_score`` of every candidate in one pass (no embedding signal: its view does
+    not exist yet, so ``emb`` is 0 for every candidate), in ``pop``'s order."""
+    wp, wc = weights.pop, weights.cooc
+    get = cooc.get
+    out: dict[str, float] = {}
+    for item, p in pop.items():
+        score = wp * p / (p + 1.0) if p > 0 else 0.0
+        c = get(item, 0.0)
+        if c > 0:
+            score += wc * c / (c + 1.0)
+        out[item] = score
+    return out
