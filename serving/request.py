@@ -40,6 +40,13 @@ WEIGHTS = frozenset({"pop", "cooc", "emb"})
 OPTIONS = frozenset({"include_reasons", "explain", "include_trace", "seed"})
 EXPERIMENT = frozenset({"id", "variant"})
 
+# the defaulting warnings never vary: built once, not per request
+SEGMENT_DEFAULTED = ServingWarning("DEFAULT_APPLIED", f"segment defaulted to '{DEFAULT_SEGMENT}'")
+K_DEFAULTED = ServingWarning("DEFAULT_APPLIED", f"k defaulted to {DEFAULT_K}")
+MAX_ANCHORS_DEFAULTED = ServingWarning(
+    "DEFAULT_APPLIED", f"anchors.max_anchors defaulted to {DEFAULT_MAX_ANCHORS}")
+OPTIONS_DEFAULTED = ServingWarning("DEFAULT_APPLIED", "options defaulted")
+
 
 @dataclass(frozen=True, slots=True)
 class UserRef:
@@ -132,7 +139,7 @@ def parse_surface(doc: dict[str, Any]) -> str:
 def parse_segment(doc: dict[str, Any], warnings: list[ServingWarning]) -> str:
     segment = f.opt_str(doc, "segment", "", max_len=128)
     if segment is None:
-        warnings.append(ServingWarning("DEFAULT_APPLIED", "segment defaulted to 'default'"))
+        warnings.append(SEGMENT_DEFAULTED)
         return DEFAULT_SEGMENT
     return segment
 
@@ -140,7 +147,7 @@ def parse_segment(doc: dict[str, Any], warnings: list[ServingWarning]) -> str:
 def parse_k(doc: dict[str, Any], warnings: list[ServingWarning]) -> int:
     k = f.opt_int(doc, "k", "")
     if k is None:
-        warnings.append(ServingWarning("DEFAULT_APPLIED", f"k defaulted to {DEFAULT_K}"))
+        warnings.append(K_DEFAULTED)
         return DEFAULT_K
     if not 1 <= k <= MAX_K:
         raise f.unprocessable(f"k must be between 1 and {MAX_K}")
@@ -189,8 +196,13 @@ def utc_rfc3339(epoch_ms: int) -> str:
             f"{t.second:02d}.{t.microsecond // 1000:03d}Z")
 
 
+NO_CONTEXT = RequestContext()
+
+
 def parse_context(doc: dict[str, Any]) -> RequestContext:
-    raw = f.obj(doc, "context", "", CONTEXT)
+    raw = _section(doc, "context", CONTEXT)
+    if raw is None:
+        return NO_CONTEXT
     now = f.opt_str(raw, "now", "context.")
     now_ms = None
     if now is not None:
@@ -208,10 +220,15 @@ def parse_context(doc: dict[str, Any]) -> RequestContext:
     )
 
 
+DEFAULT_OPTIONS: dict[str, Any] = {
+    "include_reasons": False, "explain": "none", "include_trace": False, "seed": None}
+
+
 def parse_options(doc: dict[str, Any], warnings: list[ServingWarning]) -> dict[str, Any]:
-    if doc.get("options") is None:
-        warnings.append(ServingWarning("DEFAULT_APPLIED", "options defaulted"))
-    raw = f.obj(doc, "options", "", OPTIONS)
+    raw = _section(doc, "options", OPTIONS)
+    if raw is None:
+        warnings.append(OPTIONS_DEFAULTED)
+        return DEFAULT_OPTIONS
     explain = f.opt_str(raw, "explain", "options.") or "none"
     if explain not in EXPLAIN_LEVELS:
         raise f.unprocessable(f"options.explain must be one of {', '.join(EXPLAIN_LEVELS)}")
@@ -226,40 +243,65 @@ def parse_options(doc: dict[str, Any], warnings: list[ServingWarning]) -> dict[s
     }
 
 
+def _section(doc: dict[str, Any], key: str, allowed: frozenset[str]) -> dict[str, Any] | None:
+    """A nested object, or None when absent or null (``fields.obj`` raises the errors)."""
+    value = doc.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not allowed.issuperset(value):
+        return f.obj(doc, key, "", allowed)  # raises: not an object, or an unknown field
+    return value
+
+
+_EMPTY: dict[str, Any] = {}
+
+
 def parse_recommend(body: bytes) -> RecommendRequest:
-    """Decode and normalise a recommend body, or raise ``ServingError`` (400/422)."""
+    """Decode and normalise a recommend body, or raise ``ServingError`` (400/422).
+
+    Checks run in a fixed order, so a body with several errors always gets the same one;
+    an absent section costs nothing beyond its defaults.
+    """
     doc = f.load_object(body)
-    f.reject_unknown(doc, TOP, "")
+    if not TOP.issuperset(doc):
+        f.reject_unknown(doc, TOP, "")
     warnings: list[ServingWarning] = []
     surface = parse_surface(doc)
     segment = parse_segment(doc, warnings)
     k = parse_k(doc, warnings)
 
-    user = f.obj(doc, "user", "", USER)
-    ref = UserRef(*(f.opt_str(user, name, "user.") for name in ("user_id", "anonymous_id",
-                                                                 "session_id")))
+    user = _section(doc, "user", USER) or _EMPTY
+    ref = UserRef(f.opt_str(user, "user_id", "user."), f.opt_str(user, "anonymous_id", "user."),
+                  f.opt_str(user, "session_id", "user."))
     if not (ref.user_id or ref.anonymous_id or ref.session_id):
         raise f.unprocessable("user needs at least one of user_id, anonymous_id, session_id")
     context = parse_context(doc)
 
-    anchors = f.obj(doc, "anchors", "", ANCHORS)
+    anchors = _section(doc, "anchors", ANCHORS) or _EMPTY
     anchor_ids = f.str_list(anchors, "item_ids", "anchors.", MAX_ANCHOR_IDS)
     max_anchors = f.opt_int(anchors, "max_anchors", "anchors.")
     if max_anchors is None:
         max_anchors = DEFAULT_MAX_ANCHORS
         if "anchors" in doc:
-            warnings.append(ServingWarning(
-                "DEFAULT_APPLIED", f"anchors.max_anchors defaulted to {DEFAULT_MAX_ANCHORS}"))
+            warnings.append(MAX_ANCHORS_DEFAULTED)
     elif not 0 < max_anchors <= MAX_ANCHOR_IDS:
         raise f.unprocessable(f"anchors.max_anchors must be between 1 and {MAX_ANCHOR_IDS}")
     elif max_anchors < len(anchor_ids):
         raise f.unprocessable(
             f"anchors.max_anchors ({max_anchors}) is less than the {len(anchor_ids)} item_ids")
 
-    candidates = f.obj(doc, "candidates", "", CANDIDATES)
-    constraints = f.obj(doc, "constraints", "", CONSTRAINTS)
+    candidates = _section(doc, "candidates", CANDIDATES)
+    constraints = _section(doc, "constraints", CONSTRAINTS)
     options = parse_options(doc, warnings)
-    experiment = f.obj(doc, "experiment", "", EXPERIMENT)
+    experiment = _section(doc, "experiment", EXPERIMENT)
+    if candidates is None and constraints is None and experiment is None \
+            and doc.get("weights") is None:
+        # the common body: nothing more to read
+        return RecommendRequest(surface, segment, k, ref, context, anchor_ids, max_anchors,
+                                warnings=tuple(warnings), **options)
+    candidates = candidates or _EMPTY
+    constraints = constraints or _EMPTY
+    experiment = experiment or _EMPTY
     return RecommendRequest(
         surface=surface,
         segment=segment,
