@@ -7,7 +7,14 @@ order leaks into the output.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+
+def all_comparable(values: Iterable[float]) -> bool:
+    """No NaN among the scores (the sum is NaN when one is, or for inf − inf: then the
+    callers take their slow, always-correct path)."""
+    total = sum(values)
+    return total == total
 
 
 def final_order(pins: list[str], rest: list[str], scores: dict[str, float]) -> list[str]:
@@ -23,9 +30,25 @@ def ranked_order(ids: Iterable[str], scores: dict[str, float]) -> list[str]:
     so then the tuple key decides, as it always did.
     """
     out = sorted(ids)
-    values = list(map(scores.__getitem__, out))
-    total = sum(values)
-    if total != total:  # a NaN (or inf − inf) among the scores
+    if not all_comparable(map(scores.__getitem__, out)):
         return sorted(out, key=lambda i: (-scores[i], i))
     out.sort(key=scores.__getitem__, reverse=True)
     return out
+
+
+def top_ranked(ids: Sequence[str], scores: dict[str, float], n: int) -> list[str]:
+    """The first ``n`` of ``ranked_order(ids, scores)``, sorting only what can be in them:
+    one C-keyed sort by score, then the full order over the first ``n`` and every item
+    tied with the n-th (ties are contiguous after the score sort)."""
+    if n <= 0:
+        return []
+    if n >= len(ids):
+        return ranked_order(ids, scores)
+    if not all_comparable(scores.values()):
+        return ranked_order(ids, scores)[:n]
+    by_score = sorted(ids, key=scores.__getitem__, reverse=True)
+    edge = scores[by_score[n - 1]]
+    end = n
+    while end < len(by_score) and scores[by_score[end]] == edge:
+        end += 1
+    return ranked_order(by_score[:end], scores)[:n]

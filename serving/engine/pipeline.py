@@ -14,8 +14,15 @@ from collections.abc import Callable, Collection
 
 from serving.engine.candidates import generate
 from serving.engine.constraints import TagPolicy, prefilter, select
-from serving.engine.model import EngineSettings, RankedItem, RankQuery, RankResult, ViewSet
-from serving.engine.order import final_order, ranked_order
+from serving.engine.model import (
+    EngineSettings,
+    RankedItem,
+    RankQuery,
+    RankResult,
+    ViewSet,
+    ranked_item,
+)
+from serving.engine.order import all_comparable, final_order, ranked_order, top_ranked
 from serving.engine.reads import catalog_metas
 from serving.engine.reasons import explain_block, reason_tokens
 from serving.engine.rulebook import rulebook
@@ -131,8 +138,11 @@ def rank(query: RankQuery, views: ViewSet, settings: EngineSettings | None = Non
             "TAG_LOOKUP_FAILED", f"tag lookup failed, constraints skipped: {catalog.error}"))
     policy = (TagPolicy(frozenset(query.forbidden_tags), dict(query.max_per_tag))
               if tags_ok else TagPolicy())
-    chosen = select(pins, ranked_order(rest, scores), scores, query.k, catalog.tags,
-                    policy, settings)
+    if settings.diversity_on or policy.forbidden or policy.max_per_tag:
+        ranked = ranked_order(rest, scores)  # the walk may go all the way down
+    else:
+        ranked = top_ranked(rest, scores, query.k - len(pins))  # a plain cut
+    chosen = select(pins, ranked, scores, query.k, catalog.tags, policy, settings)
     injected = sum(1 for i in chosen.pins if i in outcome.injected)
     if injected:
         warnings.append(ServingWarning(
@@ -141,12 +151,15 @@ def rank(query: RankQuery, views: ViewSet, settings: EngineSettings | None = Non
         warnings.append(ServingWarning(
             "CONSTRAINTS_FILTERED", f"{chosen.tag_filtered} items removed by tag constraints"))
 
-    final = final_order(chosen.pins, chosen.rest, scores)
+    if settings.mmr_lambda <= 0 and all_comparable(scores.values()):
+        final = chosen.pins + chosen.rest  # walked in ranked order: already sorted
+    else:
+        final = final_order(chosen.pins, chosen.rest, scores)
     if query.include_ids and not final:
         warnings.append(ServingWarning("CANDIDATES_INCLUDE_EMPTY",
                                        "no items matched candidates.include_ids"))
     if not detailed:
-        items = tuple(RankedItem(item, n, _finite(scores[item]), item in pinned)
+        items = tuple(ranked_item(item, n, _finite(scores[item]), item in pinned)
                       for n, item in enumerate(final, start=1))
         return RankResult(items, ordered(warnings), anchors=pool.anchors)
     detail = []

@@ -48,32 +48,58 @@ class CompiledRule:
                 and (r.valid_until_ms is None or now_ms < r.valid_until_ms))
 
 
+@dataclass(frozen=True, slots=True)
+class ActiveRules:
+    """The rules that apply to one request, in priority order, with their block sets."""
+
+    rules: tuple[CompiledRule, ...]
+    blocks: tuple[CompiledRule, ...]
+    block_ids: frozenset[str]  # items an active item BLOCK names
+    block_tags: frozenset[str]  # tags an active tag/brand/category BLOCK matches
+    tags: frozenset[str]  # tags any active rule matches
+
+    @classmethod
+    def of(cls, rules: tuple[CompiledRule, ...]) -> ActiveRules:
+        blocks = tuple(c for c in rules if c.rule.action == "block")
+        return cls(
+            rules=rules,
+            blocks=blocks,
+            block_ids=frozenset().union(*(c.ids for c in blocks)),
+            block_tags=frozenset().union(*(c.tags for c in blocks)),
+            tags=frozenset().union(*(c.tags for c in rules)),
+        )
+
+
+NO_RULES = ActiveRules.of(())
+
+
 class RuleBook:
     """One rules version, priority descending (stable on ties), as ``active_rules``."""
 
     def __init__(self, rules: tuple[Rule, ...], matcher: TagMatcher) -> None:
         ordered = sorted(rules, key=lambda r: -r.priority)
         self.rules = tuple(CompiledRule.of(r, matcher) for r in ordered)
-        self._scoped: dict[tuple[str, str], tuple[CompiledRule, ...]] = {}
+        self._scoped: dict[tuple[str, str], ActiveRules] = {}
 
-    def active(self, surface: str, segment: str, now_ms: int) -> tuple[CompiledRule, ...]:
+    def active(self, surface: str, segment: str, now_ms: int) -> ActiveRules:
         """The rules ``Rule.active`` accepts at ``now_ms``, in priority order."""
         if not self.rules:
-            return ()
+            return NO_RULES
         scoped = self._scoped.get((surface, segment))
         if scoped is None:
             wanted = surface.lower()
-            scoped = tuple(
+            scoped = ActiveRules.of(tuple(
                 c for c in self.rules
                 if c.rule.enabled
                 and (not c.rule.surface or c.rule.surface.lower() == wanted)
-                and (not c.rule.segment or c.rule.segment == segment))
+                and (not c.rule.segment or c.rule.segment == segment)))
             if len(self._scoped) >= _MAX_SCOPES:
                 self._scoped.clear()
             self._scoped[(surface, segment)] = scoped
-        if not any(c.timed for c in scoped):
+        if not any(c.timed for c in scoped.rules):
             return scoped
-        return tuple(c for c in scoped if not c.timed or c.in_window(now_ms))
+        return ActiveRules.of(tuple(c for c in scoped.rules
+                                    if not c.timed or c.in_window(now_ms)))
 
 
 _books: dict[tuple[int, tuple[str, ...], tuple[str, ...]],

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from serving.engine.rulebook import CompiledRule
+    from serving.engine.rulebook import ActiveRules, CompiledRule
 
 ACTIONS = ("block", "pin", "boost")
 TARGETS = ("item", "tag", "brand", "category")
@@ -91,24 +91,24 @@ def active_rules(rules: Iterable[Rule], surface: str, segment: str, now_ms: int)
     return sorted(live, key=lambda r: -r.priority)
 
 
-def _targets(rule: CompiledRule, scores: dict[str, float],
-             known: Mapping[str, frozenset[str]],
-             tags_of: Callable[[str], frozenset[str]]) -> Sequence[str]:
-    """An item rule's items in order; a tag rule's candidates, score desc, item_id asc."""
+def _targets(rule: CompiledRule, scores: dict[str, float], candidates: Iterable[str],
+             known: Mapping[str, frozenset[str]]) -> Sequence[str]:
+    """An item rule's items in order; a tag rule's ``candidates`` still in ``scores``
+    whose tags it matches, score desc, item_id asc."""
     if rule.rule.target_type == "item":
         return rule.targets
     wanted = rule.tags
     if not wanted:
         return ()
-    hits = [(-s, i) for i, s in scores.items()
-            if not wanted.isdisjoint(known[i] if i in known else tags_of(i))]
+    hits = [(-scores[i], i) for i in candidates
+            if i in scores and not wanted.isdisjoint(known[i])]
     hits.sort()
     return [i for _, i in hits]
 
 
 def apply_rules(
     scores: dict[str, float],
-    rules: Sequence[CompiledRule],
+    active: ActiveRules,
     *,
     tags_of: Callable[[str], frozenset[str]],
     excluded: Callable[[str], bool],
@@ -116,7 +116,11 @@ def apply_rules(
     known_tags: Mapping[str, frozenset[str]] | None = None,
     with_tokens: bool = True,
 ) -> RuleOutcome:
-    """Run already-active, already-ordered rules (``RuleBook.active``) over candidate scores.
+    """Run the active rules (``RuleBook.active``, priority order) over candidate scores.
+
+    Every item of ``scores`` must be a candidate that is neither excluded nor unavailable
+    (the pipeline's prefilter made sure); a rule may inject other items, which are
+    checked (``excluded``, blocks) before they join.
 
     A block always wins, whatever its priority: an item any active BLOCK rule matches
     is never pinned, boosted or injected (in the original a pin that fired before a
@@ -125,14 +129,15 @@ def apply_rules(
     ``known_tags`` are tag sets already looked up (``tags_of`` answers the others);
     without ``with_tokens`` no reason tokens are written (nobody asked for reasons).
     """
-    if not rules:
+    if not active.rules:
         return RuleOutcome(scores)
-    known: Mapping[str, frozenset[str]] = known_tags if known_tags is not None else {}
-    blocks = [c for c in rules if c.rule.action == "block"]
+    blocks, block_ids, block_tags = active.blocks, active.block_ids, active.block_tags
     out = RuleOutcome(dict(scores))
     current, blocked, tokens = out.scores, out.blocked, out.tokens
-    block_ids: frozenset[str] = frozenset().union(*(c.ids for c in blocks))
-    block_tags: frozenset[str] = frozenset().union(*(c.tags for c in blocks))
+    # the tag sets of every item in play (injected items are added as they join)
+    known = dict(known_tags) if known_tags is not None else {}
+    missing = [i for i in current if i not in known]
+    known.update((i, tags_of(i)) for i in missing)
 
     def is_blocked(item: str) -> bool:
         if item in blocked:
@@ -149,39 +154,48 @@ def apply_rules(
                 tokens.setdefault(item, []).extend(c.block_token for c in hit)
         return bool(hit)
 
-    if blocks:
-        suspects = [i for i in current if i in block_ids] if not block_tags else [
-            i for i in current
-            if i in block_ids or not block_tags.isdisjoint(known[i] if i in known else tags_of(i))]
-        for item in suspects:
+    # the candidates any tag rule can touch, found in one pass over the pool
+    touched = [i for i in current if not active.tags.isdisjoint(known[i])] \
+        if active.tags else []
+    if block_ids:  # (the order blocks are found in does not matter: a set and a dict)
+        named = [i for i in block_ids if i in current] if len(block_ids) < len(current) \
+            else [i for i in current if i in block_ids]
+        for item in named:
             is_blocked(item)
-    # From here every item in ``current`` is unblocked: the candidates were all checked
-    # above (the blocked ones removed) and an item is only injected after its check.
+    if block_tags:
+        for item in touched:
+            if item in current and not block_tags.isdisjoint(known[item]):
+                is_blocked(item)
+    # From here every item in ``current`` is unblocked and not excluded: the candidates
+    # were all checked above, and an item is injected only after both checks.
     pins = out.pins
-    for c in rules:
+    for c in active.rules:
         rule = c.rule
         if rule.action == "pin":
             taken = 0
-            for item in _targets(c, current, known, tags_of):
+            for item in _targets(c, current, [*touched, *out.injected], known):
                 if len(pins) >= pin_slots or (rule.max_pins > 0 and taken >= rule.max_pins):
                     break
-                if item in pins or excluded(item) or (item not in current and is_blocked(item)):
+                if item in pins or (item not in current
+                                    and (excluded(item) or is_blocked(item))):
                     continue
                 if item not in current:
                     current[item] = 0.0
                     out.injected.add(item)
+                    known[item] = tags_of(item)
                 pins.append(item)
                 taken += 1
                 if with_tokens:
                     tokens.setdefault(item, []).append(c.pin_token)
         elif rule.action == "boost":
             value = rule.boost_value
-            for item in _targets(c, current, known, tags_of):
-                if excluded(item) or (item not in current and is_blocked(item)):
-                    continue
+            for item in _targets(c, current, [*touched, *out.injected], known):
                 if item not in current:
+                    if excluded(item) or is_blocked(item):
+                        continue
                     current[item] = 0.0
                     out.injected.add(item)
+                    known[item] = tags_of(item)
                 delta = current[item] * value or value
                 current[item] += delta
                 if with_tokens:

@@ -8,6 +8,7 @@ Worked example of the original docs: α=1, β=0.5, γ=0.2, pop 3, cooc 1, emb 0.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -74,15 +75,18 @@ def normalized(signals: Signals) -> Contribution:
 
 def blend_scores(pop: Mapping[str, float], cooc: Mapping[str, float],
                  weights: Weights) -> dict[str, float]:
-    """``blend_score`` of every candidate in one pass (no embedding signal: its view does
-    not exist yet, so ``emb`` is 0 for every candidate), in ``pop``'s order."""
+    """``blend_score`` of every candidate (in ``pop``'s order), the same floats: the
+    popularity term first, then the co-visitation term added for the candidates that
+    have one. No embedding term: that view does not exist yet (``emb`` is 0)."""
     wp, wc = weights.pop, weights.cooc
-    get = cooc.get
-    out: dict[str, float] = {}
-    for item, p in pop.items():
-        score = wp * p / (p + 1.0) if p > 0 else 0.0
-        c = get(item, 0.0)
+    out = {item: wp * p / (p + 1.0) if p > 0 else 0.0 for item, p in pop.items()}
+    if wc == 0 and wp >= 0 and math.copysign(1.0, wp) > 0 and math.isfinite(
+            sum(cooc.values())):
+        # every term added would be a zero (no inf count to make 0·inf a NaN) and every
+        # score is ≥ +0.0 (no −0.0 to turn into +0.0): nothing would change
+        return out
+    for item in cooc.keys() & out.keys():
+        c = cooc[item]
         if c > 0:
-            score += wc * c / (c + 1.0)
-        out[item] = score
+            out[item] += wc * c / (c + 1.0)
     return out
