@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import faust
@@ -35,6 +36,7 @@ from schemas.views import (
     encode_popularity,
     view_key,
 )
+from streams.batch_io import persist as write_changelogs
 from streams.counts import Tally, apply_tally, engaged_deltas, shown_deltas
 from streams.deadletter import DeadLetter, decode_or_dead_letter
 from streams.decay import Decayed
@@ -156,31 +158,7 @@ def register_agents(
             else:
                 tbl[key] = nxt.to_json()
 
-    async def persist(*pairs: tuple[Any, Overlay]) -> None:
-        """Write each staged key once, to its input record's changelog partition, and
-        await Kafka's acks before the batch's input records are acknowledged.
-
-        The records go straight to the producer (as Faust's ``send_changelog`` would
-        encode them), not through Faust's one-record-at-a-time send buffer, whose
-        back-pressure throttled the whole stream to a few hundred events/s.
-        """
-        producer = app.producer
-        futures = []
-        for table, staged in pairs:
-            data, topic = table.data, table.changelog_topic.get_topic_name()
-            for key, partition, value in staged.writes():
-                if value is None:
-                    data.pop(key, None)
-                else:
-                    data[key] = value
-                # Faust's table codec is JSON for keys and values (no key/value type).
-                raw = None if value is None else orjson.dumps(value)
-                futures.append(
-                    await producer.send(topic, orjson.dumps(key), raw, partition, None, None)
-                )
-            staged.clear()
-        for fut in futures:
-            await fut
+    persist = partial(write_changelogs, app)
 
     async def send_derived(out: list[Derived]) -> None:
         """Send one envelope per destination partition and await Kafka's acks.
