@@ -14,6 +14,7 @@ Records that do not decode are skipped here; the main request agents dead-letter
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -26,14 +27,17 @@ from schemas import topics
 from schemas.codec import AvroCodec
 from schemas.errors import ContractError
 from schemas.events import Assignment, Exposure, Outcome
+from streams.batch_io import Record, Write, persist, send_all
 from streams.live.config import LiveConfig
 from streams.live.joined import encode_joined
-from streams.live.partition import ASSIGNMENT, EXPOSURE, OUTCOME, LiveJoin
+from streams.live.partition import ASSIGNMENT, EXPOSURE, OUTCOME, LiveJoin, changelog_order
 from streams.overlay import Overlay
 
 log = logging.getLogger(__name__)
 LIVE_TICKS_TOPIC = "recsys.internal.live-ticks.v1"
 TICK_INTERVAL_S = 1.0
+BATCH_MAX = 2000
+BATCH_WITHIN_S = 0.02
 TOPIC_INDEX = {topics.EXPOSURES: EXPOSURE, topics.OUTCOMES: OUTCOME, topics.ASSIGNMENTS: ASSIGNMENT}
 
 
@@ -48,6 +52,28 @@ class LiveTables:
     skipped: int = 0
     published: int = 0
     published_versions: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass
+class RetiredFirst:
+    """A batch's staged writes, persisted in ``changelog_order``."""
+
+    staged: Overlay
+
+    def writes(self) -> list[Write]:
+        return changelog_order(self.staged.writes())
+
+    def clear(self) -> None:
+        self.staged.clear()
+
+
+def local_state(table: Any) -> Any:
+    """The table's local store, read without the Faust table's per-key hooks (the live join
+    reads and writes its own keys only; writes go through ``streams.batch_io.persist``).
+    For the memory store, its plain dict."""
+    store = table.data
+    raw = getattr(store, "data", None)
+    return raw if isinstance(raw, dict) else store
 
 
 def _raw_topic(app: faust.App, *names: str, partitions: int) -> Any:
@@ -80,47 +106,56 @@ def register_live_agents(
         partitions=partitions,
     )
 
+    joined_name = joined_topic.get_topic_name()
+    registry = codec.registry
+    # The publisher must not snapshot a partition in the middle of a batch: a rebuilt
+    # snapshot reads the table, which holds the batch's writes only once it is persisted.
+    batch_lock = asyncio.Lock()
+
     @app.agent(inputs, name="live-join")
     async def live_join(stream: Any) -> None:
-        async for ev in stream.events():
-            msg = ev.message
-            now_ms = int(time.time() * 1000)
-            if msg.topic == LIVE_TICKS_TOPIC:
-                join.on_tick(table, msg.partition, int(orjson.loads(msg.value)["now_ms"]))
-                continue
-            try:
-                event = await codec.decode_async(msg.value, topics.SCHEMA_FOR_TOPIC[msg.topic])
-            except ContractError:
-                t.skipped += 1
-                continue
-            if not isinstance(event, Exposure | Outcome | Assignment):
-                continue
-            staged = Overlay(table)
-            joined = join.apply(
-                staged, msg.partition, TOPIC_INDEX[msg.topic], msg.offset, event, now_ms
-            )
-            futures = [
-                await joined_topic.send(
-                    key=j.request_id.encode(), value=encode_joined(j, codec.registry), force=True
-                )
-                for j in joined
-            ]
-            for fut in futures:
-                await fut
-            staged.commit()
-            t.processed += 1
-            t.joined_sent += len(joined)
+        async for batch in stream.take_events(BATCH_MAX, BATCH_WITHIN_S):
+            async with batch_lock:
+                staged = Overlay(local_state(table))
+                out: list[Record] = []
+                now_ms = int(time.time() * 1000)
+                for ev in batch:
+                    msg = ev.message
+                    p = staged.partition = msg.partition
+                    if msg.topic == LIVE_TICKS_TOPIC:
+                        join.on_tick(staged, p, int(orjson.loads(msg.value)["now_ms"]))
+                        continue
+                    try:
+                        event = await codec.decode_async(
+                            msg.value, topics.SCHEMA_FOR_TOPIC[msg.topic]
+                        )
+                    except ContractError:
+                        t.skipped += 1
+                        continue
+                    if not isinstance(event, Exposure | Outcome | Assignment):
+                        continue
+                    for j in join.apply(
+                        staged, p, TOPIC_INDEX[msg.topic], msg.offset, event, now_ms
+                    ):
+                        out.append((j.request_id.encode(), encode_joined(j, registry), p))
+                    t.processed += 1
+                t.joined_sent += await send_all(app, joined_name, out)
+                await persist(app, (table, RetiredFirst(staged)))
 
-    @app.timer(config.publish_interval_s)  # type: ignore[untyped-decorator]
-    async def publish_live_view() -> None:
+    async def publish() -> None:
         now_ms = int(time.time() * 1000)
         for p, ps in sorted(join.partitions.items()):
             if t.published_versions.get(p) == ps.version:
                 continue
-            doc = join.snapshot_doc(table, p, now_ms)
+            doc = join.snapshot_doc(local_state(table), p, now_ms)
             t.published_versions[p] = ps.version
             await view_topic.send(key=str(p).encode(), value=orjson.dumps(doc))
             t.published += 1
+
+    @app.timer(config.publish_interval_s)  # type: ignore[untyped-decorator]
+    async def publish_live_view() -> None:
+        async with batch_lock:
+            await publish()
 
     @app.timer(TICK_INTERVAL_S)  # type: ignore[untyped-decorator]
     async def send_live_ticks() -> None:
@@ -136,7 +171,7 @@ def register_live_agents(
         owned = {
             tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topics.EXPOSURES
         }
-        join.adopt(table, owned, int(time.time() * 1000))
+        join.adopt(local_state(table), owned, int(time.time() * 1000))
         t.published_versions.clear()
 
     return t

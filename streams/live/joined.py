@@ -7,7 +7,7 @@ from typing import Any
 
 import fastavro
 
-from schemas.codec import frame
+from schemas.codec import compiled_schema, frame
 from schemas.registry import SchemaRegistry, parsed_schema
 from streams.live.request import Joined
 
@@ -38,6 +38,9 @@ def joined_record(j: Joined) -> dict[str, Any]:
 
 def encode_joined(j: Joined, registry: SchemaRegistry) -> bytes:
     """Framed Avro (Confluent header with the registry's id of joined.v1)."""
+    compiled = compiled_schema(SCHEMA)
+    if compiled is not None:  # the code-generated writer (fastavro's is ~4x slower)
+        return frame(registry.id_for(SCHEMA), compiled.encode(joined_record(j)))
     buf = io.BytesIO()
     fastavro.schemaless_writer(buf, parsed_schema(SCHEMA), joined_record(j))
     return frame(registry.id_for(SCHEMA), buf.getvalue())

@@ -21,9 +21,9 @@ deleted at the next tick).
 from __future__ import annotations
 
 import heapq
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from schemas.events import Assignment, Exposure, Outcome
 from streams.dedupe import is_redelivery
@@ -37,6 +37,7 @@ Table = MutableMapping[str, Any]
 EXPOSURE, OUTCOME, ASSIGNMENT = 1, 2, 3
 """Index of each input topic's offset in a table value."""
 RETIRED = "\x1fretired"
+W = TypeVar("W", bound=tuple[Any, ...])
 
 
 def request_key(partition: int, request_id: str) -> str:
@@ -45,6 +46,16 @@ def request_key(partition: int, request_id: str) -> str:
 
 def retired_key(partition: int) -> str:
     return join_key(str(partition), RETIRED)
+
+
+def changelog_order(writes: Iterable[W]) -> list[W]:
+    """A batch's table writes ``(key, ...)`` with the retired accumulators first.
+
+    The accumulator must reach the changelog before the deletes of the requests it
+    absorbed; a batch that stages its writes keeps each key at its first write, so a
+    request updated earlier in the batch would otherwise be deleted before it.
+    """
+    return sorted(writes, key=lambda w: not w[0].endswith(RETIRED))
 
 
 @dataclass
@@ -119,22 +130,23 @@ class LiveJoin:
         key = request_key(partition, rid)
         value = self._load(table, ps, key, rid)
         joined: list[Joined] = []
+        t_ms = event.timestamp_ms
         if not is_redelivery(value[topic], offset):
             old = RequestState.from_json(value[0])
             if isinstance(event, Exposure):
-                new, joined = rq.on_exposure(old, event, self.config)
+                new, joined = rq.on_exposure(old, event, self.config, t_ms)
                 self._unpark(ps, rid)
             elif isinstance(event, Outcome):
-                new, joined = rq.on_outcome(old, event, self.config)
+                new, joined = rq.on_outcome(old, event, self.config, t_ms)
                 oldest = rq.oldest_pending_ms(new)
                 if oldest is not None and rid not in ps.parked:
                     ps.parked[rid] = (oldest, wall_ms)
                     heapq.heappush(ps.parked_heap, (oldest, rid))
             else:
-                new = rq.on_assignment(old, event, self.config)
+                new = rq.on_assignment(old, event, self.config, t_ms)
             value[topic] = offset
             self._store(table, ps, rid, key, value, old, new)
-        ps.watermark = max(ps.watermark, event.timestamp_ms)
+        ps.watermark = max(ps.watermark, t_ms)
         self._release_due(table, partition, ps)
         return joined
 

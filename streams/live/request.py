@@ -214,11 +214,11 @@ def _fraction(raw: int | str) -> Fraction:
 # -- reducers ---------------------------------------------------------------------------
 
 
-def shown_of(e: Exposure, config: LiveConfig) -> Shown:
+def shown_of(e: Exposure, config: LiveConfig, t_ms: int) -> Shown:
     ctx = e.context or {}
     return Shown(
         ts=e.ts,
-        t_ms=e.timestamp_ms,
+        t_ms=t_ms,
         tenant=tenant_of(ctx),
         surface=surface_of(ctx),
         segment=segment_key(ctx, config.slice_keys) if config.slice_keys else "",
@@ -229,8 +229,8 @@ def shown_of(e: Exposure, config: LiveConfig) -> Shown:
     )
 
 
-def _pending_of(o: Outcome) -> Pending:
-    return Pending(o.item_id, o.event_type.lower(), o.value, o.ts, o.timestamp_ms)
+def _pending_of(o: Outcome, t_ms: int) -> Pending:
+    return Pending(o.item_id, o.event_type.lower(), o.value, o.ts, t_ms)
 
 
 def _attribute(
@@ -264,9 +264,10 @@ def _attribute(
 
 
 def on_exposure(
-    state: RequestState, e: Exposure, config: LiveConfig
+    state: RequestState, e: Exposure, config: LiveConfig, t_ms: int
 ) -> tuple[RequestState, list[Joined]]:
-    last_ms = max(state.last_ms, e.timestamp_ms)
+    """``t_ms`` is ``e.timestamp_ms`` (parsed once by the caller)."""
+    last_ms = max(state.last_ms, t_ms)
     if state.shown is not None:
         tenant, surface = tenant_of(e.context), surface_of(e.context)
         counts = {(t, s): n for t, s, n in state.duplicates}
@@ -274,21 +275,40 @@ def on_exposure(
         dups = tuple((t, s, n) for (t, s), n in sorted(counts.items()))
         return replace(state, duplicates=dups, last_ms=last_ms), []
     waiting = state.pending
-    state = replace(state, shown=shown_of(e, config), pending=(), last_ms=last_ms)
+    # Built directly rather than with ``replace`` (the hot path: one call per exposure).
+    state = RequestState(
+        shown_of(e, config, t_ms),
+        state.duplicates,
+        state.clicks,
+        state.conversions,
+        state.revenue,
+        (),
+        state.orphans,
+        state.assignments,
+        state.srm,
+        last_ms,
+    )
+    if not waiting:
+        return state, []
     return _attribute(state, waiting, e.request_id, config)
 
 
 def on_outcome(
-    state: RequestState, o: Outcome, config: LiveConfig
+    state: RequestState, o: Outcome, config: LiveConfig, t_ms: int
 ) -> tuple[RequestState, list[Joined]]:
-    state = replace(state, last_ms=max(state.last_ms, o.timestamp_ms))
+    """``t_ms`` is ``o.timestamp_ms`` (parsed once by the caller)."""
+    last_ms = max(state.last_ms, t_ms)
+    pending = _pending_of(o, t_ms)
     if state.shown is None:
-        return replace(state, pending=(*state.pending, _pending_of(o))), []
-    return _attribute(state, (_pending_of(o),), o.request_id, config)
+        return replace(state, pending=(*state.pending, pending), last_ms=last_ms), []
+    return _attribute(replace(state, last_ms=last_ms), (pending,), o.request_id, config)
 
 
-def on_assignment(state: RequestState, a: Assignment, config: LiveConfig) -> RequestState:
-    """The latest record per experiment sets the variant; every record counts for SRM."""
+def on_assignment(
+    state: RequestState, a: Assignment, config: LiveConfig, t_ms: int
+) -> RequestState:
+    """The latest record per experiment sets the variant; every record counts for SRM.
+    ``t_ms`` is ``a.timestamp_ms``."""
     exp = a.experiment_id.lower()
     tenant = tenant_of(a.context)
     seg = segment_key(a.context or {}, config.srm_slice_keys) if config.srm_slice_keys else ""
@@ -299,7 +319,7 @@ def on_assignment(state: RequestState, a: Assignment, config: LiveConfig) -> Req
         state,
         assignments=assignments,
         srm=tuple((*k, n) for k, n in sorted(srm.items())),
-        last_ms=max(state.last_ms, a.timestamp_ms),
+        last_ms=max(state.last_ms, t_ms),
     )
 
 

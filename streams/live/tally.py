@@ -46,58 +46,76 @@ class Contribution:
             self.counts[key] = self.counts.get(key, 0) + n
 
 
+EMPTY = RequestState()
+
+
 def contribution(state: RequestState, config: LiveConfig) -> Contribution:
-    """What one request adds to its partition's tally."""
+    """What one request adds to its partition's tally (written out flat: it runs twice
+    per event)."""
     c = Contribution()
+    if state == EMPTY:
+        return c
+    counts = c.counts
+
+    def add(key: Key, n: Number) -> None:
+        if n:
+            counts[key] = counts.get(key, 0) + n
+
     shown = state.shown
     for tenant, surface, n in state.duplicates:
-        c.add(("n", tenant, surface, "exp"), n)
-        c.add(("n", tenant, surface, "dup"), n)
+        add(("n", tenant, surface, "exp"), n)
+        add(("n", tenant, surface, "dup"), n)
     unknown = len(state.pending) + (state.orphans if shown is None else 0)
     if unknown:
-        c.add(("n", *ORPHAN_NAMESPACE, "out"), unknown)
-        c.add(("n", *ORPHAN_NAMESPACE, "orph"), state.orphans if shown is None else 0)
+        add(("n", *ORPHAN_NAMESPACE, "out"), unknown)
+        add(("n", *ORPHAN_NAMESPACE, "orph"), state.orphans if shown is None else 0)
     for exp, variant, tenant, seg, n in state.srm:
-        c.add(("s", tenant, exp, "", variant), n)
+        add(("s", tenant, exp, "", variant), n)
         if config.srm_slice_keys:
-            c.add(("s", tenant, exp, seg, variant), n)
+            add(("s", tenant, exp, seg, variant), n)
     for exp, _, tenant in state.assignments:
-        c.add(("a", shown.tenant if shown else tenant, exp, "asg"), 1)
+        add(("a", shown.tenant if shown else tenant, exp, "asg"), 1)
         if shown is not None:
-            c.add(("a", shown.tenant, exp, "asgexp"), 1)
+            add(("a", shown.tenant, exp, "asgexp"), 1)
     if shown is None:
         return c
     t, s = shown.tenant, shown.surface
     joined = state.joined
     empty = 0 if shown.items else 1
-    c.add(("n", t, s, "exp"), 1)
-    c.add(("n", t, s, "req"), 1)
-    c.add(("n", t, s, "jreq"), 1 if joined else 0)
-    c.add(("n", t, s, "out"), joined + state.orphans)
-    c.add(("n", t, s, "jout"), joined)
-    c.add(("n", t, s, "orph"), state.orphans)
-    c.add(("n", t, s, "empty"), empty)
-    c.add(("n", t, s, "err"), int(shown.error))
+    for name, n in (
+        ("exp", 1),
+        ("req", 1),
+        ("jreq", 1 if joined else 0),
+        ("out", joined + state.orphans),
+        ("jout", joined),
+        ("orph", state.orphans),
+        ("empty", empty),
+        ("err", int(shown.error)),
+    ):
+        add(("n", t, s, name), n)
     if shown.latency_ms is not None:
-        c.add(("nl", t, s, shown.latency_ms), 1)
+        add(("nl", t, s, shown.latency_ms), 1)
+    variants = state.variants(config)
+    if not variants:
+        return c
     scopes = [("all", ""), ("surf", s)]
     if config.slice_keys:
         scopes.append(("seg", shown.segment))
-    for exp, variant, _ in state.variants(config):
+    for exp, variant, _ in variants:
         for scope, key in scopes:
             base = ("v", t, exp, scope, key, variant)
-            c.add((*base, "exp"), 1)
-            c.add((*base, "clk"), state.clicks)
-            c.add((*base, "cnv"), state.conversions)
-            c.add((*base, "rev"), state.revenue)
-            c.add((*base, "clkreq"), 1 if state.clicks else 0)
-            c.add((*base, "cnvreq"), 1 if state.conversions else 0)
+            add((*base, "exp"), 1)
+            add((*base, "clk"), state.clicks)
+            add((*base, "cnv"), state.conversions)
+            add((*base, "rev"), state.revenue)
+            add((*base, "clkreq"), 1 if state.clicks else 0)
+            add((*base, "cnvreq"), 1 if state.conversions else 0)
             c.times[base] = shown.t_ms
         base = ("v", t, exp, "all", "", variant)
-        c.add((*base, "err"), int(shown.error))
-        c.add((*base, "empty"), empty)
+        add((*base, "err"), int(shown.error))
+        add((*base, "empty"), empty)
         if shown.latency_ms is not None:
-            c.add(("vl", t, exp, variant, shown.latency_ms), 1)
+            add(("vl", t, exp, variant, shown.latency_ms), 1)
     return c
 
 
