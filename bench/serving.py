@@ -1,6 +1,6 @@
 """/v1/recommend against a bare aiohttp JSON echo handler, same load, same core.
 
-    .venv/bin/python bench/serving.py [--requests 6000] [--concurrency 32]
+    .venv/bin/python bench/serving.py [--requests 6000] [--concurrency 32] [--rounds 3]
 
 Each server runs in its own process pinned to CPU 0 (one core), on uvloop when it is
 installed (``serving.loop.install``) and with its start-up heap frozen
@@ -31,6 +31,7 @@ import os
 import random
 import subprocess
 import time
+from dataclasses import dataclass
 
 import orjson
 from aiohttp import web
@@ -149,7 +150,6 @@ class Client(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        self.send()
 
     def send(self) -> None:
         if self.remaining[0] <= 0 or self.transport is None:
@@ -200,10 +200,13 @@ async def load(port: int, requests: int, concurrency: int, timeout_s: float) -> 
         dones.append(done)
         conns.append(Client(request, remaining, done, latencies, statuses))
     transports = []
-    start = time.perf_counter()
     for conn in conns:
         transport, _ = await loop.create_connection(lambda c=conn: c, "127.0.0.1", port)
         transports.append(transport)
+    await asyncio.sleep(0.1)  # every connection accepted before the first request
+    start = time.perf_counter()
+    for conn in conns:
+        conn.send()
     try:
         await asyncio.wait_for(asyncio.gather(*dones), timeout_s)
     finally:
@@ -212,10 +215,6 @@ async def load(port: int, requests: int, concurrency: int, timeout_s: float) -> 
     elapsed = time.perf_counter() - start
     errors = sum(1 for status in statuses if status != 200)
     return len(latencies) / elapsed, latencies, errors
-
-
-cpu_us: dict[str, float] = {}
-busy: dict[str, float] = {}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -242,47 +241,73 @@ async def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("server did not start")
 
 
-async def run(kind: str, args: argparse.Namespace) -> Result:
-    port = free_port()
-    cmd = [sys.executable, __file__, "--serve", kind, "--port", str(port)]
-    proc = subprocess.Popen(cmd)  # noqa: S603 - this very script, with fixed arguments
-    try:
-        await wait_port(port, proc)
-        await load(port, min(1000, args.requests), args.concurrency, 30)  # warm-up
-        await asyncio.sleep(0.2)
-        cpu0 = cpu_seconds(proc.pid)
-        result = await load(port, args.requests, args.concurrency, args.timeout)
-        cpu = cpu_seconds(proc.pid) - cpu0
-        cpu_us[kind] = cpu / max(len(result[1]), 1) * 1e6
-        busy[kind] = cpu / (len(result[1]) / result[0])
-        return result
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+@dataclass
+class Round:
+    rps: float
+    latencies: list[float]
+    errors: int
+    cpu_us: float  # server CPU per request
+    busy: float  # server CPU seconds per wall second: ~1.0 when the server is the bottleneck
+
+    def row(self, kind: str) -> str:
+        lat = self.latencies
+        return (f"{kind:<12}{self.rps:>9,.0f}{pct(lat, 0.5):>9.2f}{pct(lat, 0.95):>9.2f}"
+                f"{pct(lat, 0.99):>9.2f}{max(lat) * 1000:>9.2f}{self.errors:>8}"
+                f"{self.cpu_us:>12,.0f}{self.busy:>8.0%}")
+
+
+async def measure(port: int, pid: int, args: argparse.Namespace) -> Round:
+    cpu0 = cpu_seconds(pid)
+    rps, latencies, errors = await load(port, args.requests, args.concurrency, args.timeout)
+    cpu = cpu_seconds(pid) - cpu0
+    n = max(len(latencies), 1)
+    return Round(rps, latencies, errors, cpu / n * 1e6, cpu / (n / rps))
 
 
 async def main(args: argparse.Namespace) -> None:
     os.sched_setaffinity(0, {1})
-    results = {kind: await run(kind, args) for kind in ("echo", "recommend")}
-    print(f"{args.requests} requests at concurrency {args.concurrency}, server on one core, "
-          f"loop {type(asyncio.get_running_loop()).__module__.split('.')[0]}")
+    servers: dict[str, tuple[int, subprocess.Popen[bytes]]] = {}
+    try:
+        for kind in KINDS:
+            port = free_port()
+            cmd = [sys.executable, __file__, "--serve", kind, "--port", str(port)]
+            proc = subprocess.Popen(cmd)  # noqa: S603 - this very script, fixed arguments
+            servers[kind] = (port, proc)
+            await wait_port(port, proc)
+            await load(port, min(1000, args.requests), args.concurrency, 30)  # warm-up
+        rounds: dict[str, list[Round]] = {kind: [] for kind in KINDS}
+        for _ in range(args.rounds):  # alternating, so both see the same machine
+            for kind, (port, proc) in servers.items():
+                await asyncio.sleep(0.2)
+                rounds[kind].append(await measure(port, proc.pid, args))
+    finally:
+        for _, proc in servers.values():
+            proc.terminate()
+            proc.wait(timeout=10)
+    loop_name = type(asyncio.get_running_loop()).__module__.split(".")[0]
+    print(f"{args.requests} requests per round at concurrency {args.concurrency}, "
+          f"{args.rounds} alternating rounds, each server on one core, loop {loop_name}")
+    header = (f"{'handler':<12}{'RPS':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+              f"{'errors':>8}{'CPU µs/req':>12}{'busy':>8}")
+    best = {kind: max(rs, key=lambda r: r.rps) for kind, rs in rounds.items()}
+    print("every round:")
+    print(header)
+    for kind, rs in rounds.items():
+        for r in rs:
+            print(r.row(kind))
+    print("best round of each (least disturbed by other load on the machine):")
+    print(header)
+    for kind, r in best.items():
+        print(r.row(kind))
+    rec, echo = best["recommend"], best["echo"]
     print(
-        f"{'handler':<12}{'RPS':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-        f"{'errors':>8}{'CPU µs/req':>12}{'server busy':>13}"
+        f"recommend/echo RPS: {rec.rps / echo.rps:.1%} (target ≥ 33%); CPU per request "
+        f"echo/recommend: {echo.cpu_us / rec.cpu_us:.1%}; recommend p99 "
+        f"{pct(rec.latencies, 0.99):.2f} ms (target ≤ 15 ms)"
     )
-    for kind, (rps, lat, errors) in results.items():
-        print(
-            f"{kind:<12}{rps:>9,.0f}{pct(lat, 0.5):>9.2f}{pct(lat, 0.95):>9.2f}"
-            f"{pct(lat, 0.99):>9.2f}{max(lat) * 1000:>9.2f}{errors:>8}{cpu_us[kind]:>12,.0f}"
-            f"{busy[kind]:>13.0%}"
-        )
-    ratio = results["recommend"][0] / results["echo"][0]
-    capacity = cpu_us["echo"] / cpu_us["recommend"]
-    print(
-        f"recommend/echo RPS: {ratio:.1%} (target ≥ 33%); CPU per request echo/recommend: "
-        f"{capacity:.1%}; recommend p99 {pct(results['recommend'][1], 0.99):.2f} ms "
-        f"(target ≤ 15 ms)"
-    )
+
+
+KINDS = ("echo", "recommend")
 
 
 if __name__ == "__main__":
@@ -290,6 +315,7 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=6000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per load run")
+    parser.add_argument("--rounds", type=int, default=3, help="measured rounds per server")
     parser.add_argument("--serve", choices=["echo", "recommend"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     ns = parser.parse_args()

@@ -37,8 +37,11 @@ class PopularitySnapshot:
     def top(self, n: int, now_ms: int, half_life_ms: float) -> list[tuple[str, float]]:
         """The first ``n`` (item_id, decayed score) pairs; callers must not mutate it."""
         memo = self._memo
-        if memo is not None and memo[0] == n and memo[1] == now_ms and memo[2] == half_life_ms:
-            return memo[3]
+        if memo is not None and memo[1] == now_ms and memo[2] == half_life_ms:
+            if n == memo[0]:
+                return memo[3]
+            if 0 <= n < memo[0]:  # a shorter top of the same moment: a prefix of the memo
+                return memo[3][:n]
         out = [
             (item, float(v * 2.0 ** (-(now_ms - t) / half_life_ms)))
             for item, v, t in zip(self.ids[:n], self.values[:n], self.t_ms[:n], strict=True)
