@@ -1,6 +1,7 @@
 """/v1/recommend against a bare aiohttp JSON echo handler, same load, same core.
 
     .venv/bin/python bench/serving.py [--requests 6000] [--concurrency 32] [--rounds 3]
+                                      [--rate 600]
 
 Each server runs in its own process pinned to CPU 0 (one core), on uvloop when it is
 installed (``serving.loop.install``) and with its start-up heap frozen
@@ -13,7 +14,9 @@ not the client, are the bottleneck (the "server busy" column shows it: ~100% mea
 RPS is the server's capacity). The recommend server holds a 10,000-item catalog and
 200,000 co-visitation pairs in memory views, 5 tenant rules, and each request carries
 anchors and a user with live history, k=20. Prints RPS, p50/p95/p99, server CPU per
-request for both, and the ratios.
+request for both, and the ratios. With ``--rate`` it also offers each server a fixed
+open-loop rate, where latency is service time plus any pause (GC, view updates), not
+the queueing a saturated closed loop adds (there p50 ≈ concurrency × CPU per request).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import os
 import random
 import subprocess
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import orjson
@@ -135,17 +139,20 @@ Result = tuple[float, list[float], int]
 
 
 class Client(asyncio.Protocol):
-    """One keep-alive connection with one request in flight at a time."""
+    """One keep-alive connection. Closed loop: the next request goes out when a response
+    is complete. Open loop: requests go out when scheduled (pipelined if one is still
+    in flight) and latency counts from the scheduled time."""
 
     def __init__(self, request: bytes, remaining: list[int], done: asyncio.Future[None],
-                 latencies: list[float], statuses: list[int]) -> None:
+                 latencies: list[float], statuses: list[int], closed_loop: bool = True) -> None:
         self.request = request
         self.remaining = remaining  # shared countdown of requests still to send
         self.done = done
         self.latencies = latencies
         self.statuses = statuses
+        self.closed_loop = closed_loop
         self.buffer = bytearray()
-        self.sent_at = 0.0
+        self.pending: deque[float] = deque()  # when each request in flight was due
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -157,25 +164,28 @@ class Client(asyncio.Protocol):
                 self.done.set_result(None)
             return
         self.remaining[0] -= 1
-        self.sent_at = time.perf_counter()
-        self.transport.write(self.request)
+        self.submit(time.perf_counter())
+
+    def submit(self, due: float) -> None:
+        if self.transport is not None:
+            self.pending.append(due)
+            self.transport.write(self.request)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        end = self.buffer.find(b"\r\n\r\n")
-        if end < 0:
-            return
-        head = bytes(self.buffer[:end]).lower() + b"\r\n"
-        at = head.find(b"\r\ncontent-length:")
-        if at < 0:
-            raise RuntimeError(f"response without Content-Length: {head[:200]!r}")
-        length = int(head[at + 17:head.find(b"\r\n", at + 2)])
-        if len(self.buffer) < end + 4 + length:
-            return
-        self.latencies.append(time.perf_counter() - self.sent_at)
-        self.statuses.append(int(head[9:12]))
-        del self.buffer[:end + 4 + length]
-        self.send()
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            head = bytes(self.buffer[:end]).lower() + b"\r\n"
+            at = head.find(b"\r\ncontent-length:")
+            if at < 0:
+                raise RuntimeError(f"response without Content-Length: {head[:200]!r}")
+            length = int(head[at + 17:head.find(b"\r\n", at + 2)])
+            if len(self.buffer) < end + 4 + length:
+                return
+            self.latencies.append(time.perf_counter() - self.pending.popleft())
+            self.statuses.append(int(head[9:12]))
+            del self.buffer[:end + 4 + length]
+            if self.closed_loop:
+                self.send()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
@@ -183,38 +193,74 @@ class Client(asyncio.Protocol):
             self.done.set_exception(exc or RuntimeError("server closed the connection"))
 
 
-async def load(port: int, requests: int, concurrency: int, timeout_s: float) -> Result:
+def request_bytes(port: int) -> bytes:
     body = orjson.dumps(BODY)
-    request = (
+    return (
         f"POST /v1/recommend HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Org-Id: t1\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode() + body
+
+
+async def connect(port: int, concurrency: int, requests: int,
+                  closed_loop: bool) -> tuple[list[Client], list[asyncio.Future[None]],
+                                              list[float], list[int]]:
     loop = asyncio.get_running_loop()
     latencies: list[float] = []
     statuses: list[int] = []
     remaining = [requests]
-    conns = []
-    dones = []
+    conns, dones = [], []
     for _ in range(concurrency):
         done: asyncio.Future[None] = loop.create_future()
+        conn = Client(request_bytes(port), remaining, done, latencies, statuses, closed_loop)
+        await loop.create_connection(lambda c=conn: c, "127.0.0.1", port)  # type: ignore[misc]
+        conns.append(conn)
         dones.append(done)
-        conns.append(Client(request, remaining, done, latencies, statuses))
-    transports = []
-    for conn in conns:
-        transport, _ = await loop.create_connection(lambda c=conn: c, "127.0.0.1", port)
-        transports.append(transport)
     await asyncio.sleep(0.1)  # every connection accepted before the first request
+    return conns, dones, latencies, statuses
+
+
+def close(conns: list[Client]) -> None:
+    for conn in conns:
+        if not conn.done.done():  # closing on purpose is not a lost connection
+            conn.done.set_result(None)
+        if conn.transport is not None:
+            conn.transport.close()
+
+
+async def load(port: int, requests: int, concurrency: int, timeout_s: float) -> Result:
+    """Closed loop: ``concurrency`` requests always in flight until ``requests`` are done."""
+    conns, dones, latencies, statuses = await connect(port, concurrency, requests, True)
     start = time.perf_counter()
     for conn in conns:
         conn.send()
     try:
         await asyncio.wait_for(asyncio.gather(*dones), timeout_s)
     finally:
-        for transport in transports:
-            transport.close()
+        close(conns)
     elapsed = time.perf_counter() - start
     errors = sum(1 for status in statuses if status != 200)
     return len(latencies) / elapsed, latencies, errors
+
+
+async def paced(port: int, requests: int, concurrency: int, rate: float,
+                timeout_s: float) -> Result:
+    """Open loop: ``rate`` requests/s, round-robin over the connections, whatever the
+    server's pace; a latency counts from when the request was due."""
+    conns, _, latencies, statuses = await connect(port, concurrency, requests, False)
+    start = time.perf_counter()
+    try:
+        for n in range(requests):
+            due = start + n / rate
+            if (wait := due - time.perf_counter()) > 0:
+                await asyncio.sleep(wait)
+            conns[n % concurrency].submit(due)
+        deadline = start + timeout_s
+        while len(latencies) < requests and time.perf_counter() < deadline:
+            await asyncio.sleep(0.01)
+    finally:
+        close(conns)
+    errors = sum(1 for status in statuses if status != 200) + requests - len(latencies)
+    return len(latencies) / (time.perf_counter() - start), latencies, errors
 
 
 def cpu_seconds(pid: int) -> float:
@@ -280,6 +326,16 @@ async def main(args: argparse.Namespace) -> None:
             for kind, (port, proc) in servers.items():
                 await asyncio.sleep(0.2)
                 rounds[kind].append(await measure(port, proc.pid, args))
+        paced_runs: dict[str, Round] = {}
+        if args.rate:
+            for kind, (port, proc) in servers.items():
+                await asyncio.sleep(0.2)
+                cpu0 = cpu_seconds(proc.pid)
+                rps, lat, errors = await paced(port, args.requests, args.concurrency,
+                                               args.rate, args.timeout)
+                cpu = cpu_seconds(proc.pid) - cpu0
+                n = max(len(lat), 1)
+                paced_runs[kind] = Round(rps, lat, errors, cpu / n * 1e6, cpu / (n / rps))
     finally:
         for _, proc in servers.values():
             proc.terminate()
@@ -299,6 +355,12 @@ async def main(args: argparse.Namespace) -> None:
     print(header)
     for kind, r in best.items():
         print(r.row(kind))
+    if paced_runs:
+        print(f"open loop at {args.rate:,.0f} requests/s offered (latency from when each "
+              f"request was due):")
+        print(header)
+        for kind, r in paced_runs.items():
+            print(r.row(kind))
     rec, echo = best["recommend"], best["echo"]
     print(
         f"recommend/echo RPS: {rec.rps / echo.rps:.1%} (target ≥ 33%); CPU per request "
@@ -316,6 +378,8 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per load run")
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds per server")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="also one open-loop run per server at this many requests/s")
     parser.add_argument("--serve", choices=["echo", "recommend"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     ns = parser.parse_args()
