@@ -326,8 +326,8 @@ async def main(args: argparse.Namespace) -> None:
             for kind, (port, proc) in servers.items():
                 await asyncio.sleep(0.2)
                 rounds[kind].append(await measure(port, proc.pid, args))
-        paced_runs: dict[str, Round] = {}
-        if args.rate:
+        paced_runs: dict[str, list[Round]] = {kind: [] for kind in KINDS}
+        for _ in range(args.rounds if args.rate else 0):
             for kind, (port, proc) in servers.items():
                 await asyncio.sleep(0.2)
                 cpu0 = cpu_seconds(proc.pid)
@@ -335,7 +335,8 @@ async def main(args: argparse.Namespace) -> None:
                                                args.rate, args.timeout)
                 cpu = cpu_seconds(proc.pid) - cpu0
                 n = max(len(lat), 1)
-                paced_runs[kind] = Round(rps, lat, errors, cpu / n * 1e6, cpu / (n / rps))
+                paced_runs[kind].append(
+                    Round(rps, lat, errors, cpu / n * 1e6, cpu / (n / rps)))
     finally:
         for _, proc in servers.values():
             proc.terminate()
@@ -355,12 +356,13 @@ async def main(args: argparse.Namespace) -> None:
     print(header)
     for kind, r in best.items():
         print(r.row(kind))
-    if paced_runs:
-        print(f"open loop at {args.rate:,.0f} requests/s offered (latency from when each "
-              f"request was due):")
+    if args.rate:
+        print(f"open loop at {args.rate:,.0f} requests/s offered, every round (latency from "
+              f"when each request was due):")
         print(header)
-        for kind, r in paced_runs.items():
-            print(r.row(kind))
+        for kind, rs in paced_runs.items():
+            for r in rs:
+                print(r.row(kind))
     rec, echo = best["recommend"], best["echo"]
     print(
         f"recommend/echo RPS: {rec.rps / echo.rps:.1%} (target ≥ 33%); CPU per request "
