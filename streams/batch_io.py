@@ -12,7 +12,7 @@ throttled the streams to a few hundred events/s.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
 import orjson
@@ -42,13 +42,16 @@ async def send_all(app: Any, topic: str, records: Iterable[Record]) -> int:
     return len(futures)
 
 
-async def persist(app: Any, *pairs: tuple[Any, Staged]) -> None:
+async def persist(
+    app: Any, *pairs: tuple[Any, Staged], encode: Callable[[Any], bytes] = orjson.dumps
+) -> None:
     """Write each staged key once, to its input record's changelog partition, into the
     table's local data, and await Kafka's acks; then forget the staged writes. The
     records of one changelog partition reach it in the order ``writes()`` yields them.
 
     Tables must have no key/value type: Faust's codec for them is JSON for keys and
-    values, which is what its changelog recovery decodes.
+    values, which is what its changelog recovery decodes (``encode`` writes a value's
+    JSON; the local store keeps the value as given).
     """
     producer = app.producer
     futures: list[Awaitable[Any]] = []
@@ -59,7 +62,7 @@ async def persist(app: Any, *pairs: tuple[Any, Staged]) -> None:
                 data.pop(key, None)
             else:
                 data[key] = value
-            raw = None if value is None else orjson.dumps(value)
+            raw = None if value is None else encode(value)
             futures.append(
                 await producer.send(topic, orjson.dumps(key), raw, partition, None, None)
             )

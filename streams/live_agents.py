@@ -30,7 +30,14 @@ from schemas.events import Assignment, Exposure, Outcome
 from streams.batch_io import Record, Write, persist, send_all
 from streams.live.config import LiveConfig
 from streams.live.joined import encode_joined
-from streams.live.partition import ASSIGNMENT, EXPOSURE, OUTCOME, LiveJoin, changelog_order
+from streams.live.partition import (
+    ASSIGNMENT,
+    EXPOSURE,
+    OUTCOME,
+    LiveJoin,
+    changelog_order,
+    encode_value,
+)
 from streams.overlay import Overlay
 
 log = logging.getLogger(__name__)
@@ -140,7 +147,7 @@ def register_live_agents(
                         out.append((j.request_id.encode(), encode_joined(j, registry), p))
                     t.processed += 1
                 t.joined_sent += await send_all(app, joined_name, out)
-                await persist(app, (table, RetiredFirst(staged)))
+                await persist(app, (table, RetiredFirst(staged)), encode=encode_value)
 
     async def publish() -> None:
         now_ms = int(time.time() * 1000)

@@ -1,9 +1,12 @@
 """The live join of the partitions a worker owns: table updates, tallies, releases, expiry.
 
-Plain code over a dict-like table (a Faust table in the worker, a dict in tests).
-Table keys are ``partition␟request_id``; a value is ``[state, exposure offset,
-outcome offset, assignment offset]``: the last input offset of each topic folded
-into the request, so a redelivered record is skipped (``streams.dedupe`` check 1).
+Plain code over a dict-like table (a Faust table's local store in the worker, a dict
+in tests). Table keys are ``partition␟request_id``; a value is ``[state, exposure
+offset, outcome offset, assignment offset]``: the last input offset of each topic
+folded into the request, so a redelivered record is skipped (``streams.dedupe`` check
+1). In memory ``state`` is the ``RequestState`` itself (decoded once, not per event);
+on the changelog it is its JSON (``encode_value``), which recovery puts back — so a
+value read from the table may hold either (``RequestState.of``).
 The key ``partition␟␟retired`` holds what expired requests contributed.
 
 A partition's ``Tally`` lives in memory and is always
@@ -24,6 +27,8 @@ import heapq
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+import orjson
 
 from schemas.events import Assignment, Exposure, Outcome
 from streams.dedupe import is_redelivery
@@ -46,6 +51,17 @@ def request_key(partition: int, request_id: str) -> str:
 
 def retired_key(partition: int) -> str:
     return join_key(str(partition), RETIRED)
+
+
+def encode_value(value: list[Any]) -> bytes:
+    """A table value's changelog JSON (its ``RequestState`` as ``to_json``)."""
+    return orjson.dumps(value, default=_state_json, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+
+
+def _state_json(obj: object) -> Any:
+    if isinstance(obj, RequestState):
+        return obj.to_json()
+    raise TypeError(f"not JSON: {type(obj).__name__}")
 
 
 def changelog_order(writes: Iterable[W]) -> list[W]:
@@ -109,7 +125,7 @@ class LiveJoin:
     ) -> None:
         if not ps.tally.change(contribution(old, self.config), contribution(new, self.config)):
             ps.exact = False
-        value[0] = new.to_json()
+        value[0] = new
         table[key] = value
         ps.version += 1
         if new.last_ms != old.last_ms:
@@ -132,7 +148,7 @@ class LiveJoin:
         joined: list[Joined] = []
         t_ms = event.timestamp_ms
         if not is_redelivery(value[topic], offset):
-            old = RequestState.from_json(value[0])
+            old = RequestState.of(value[0])
             if isinstance(event, Exposure):
                 new, joined = rq.on_exposure(old, event, self.config, t_ms)
                 self._unpark(ps, rid)
@@ -160,7 +176,7 @@ class LiveJoin:
         if raw is None or rid in ps.stale:
             return
         value = list(raw)
-        old = RequestState.from_json(value[0])
+        old = RequestState.of(value[0])
         new = rq.expire(old)
         if new != old:
             self._store(table, ps, rid, key, value, old, new)
@@ -192,7 +208,7 @@ class LiveJoin:
             raw = table.get(request_key(partition, rid))
             if raw is None or rid in ps.stale:
                 continue
-            state = RequestState.from_json(raw[0])
+            state = RequestState.of(raw[0])
             if state.last_ms != t:
                 continue  # a newer entry for this request is in the heap
             if state.pending:
@@ -243,7 +259,7 @@ class LiveJoin:
             if rid in last_batch.get(int(p_text), ()):
                 ps.stale.add(rid)
                 continue
-            state = RequestState.from_json(value[0])
+            state = RequestState.of(value[0])
             ps.tally.add(contribution(state, self.config))
             ps.watermark = max(ps.watermark, state.last_ms)
             heapq.heappush(ps.expiry, (state.last_ms, rid))
@@ -274,7 +290,7 @@ class LiveJoin:
             for key, value in list(table.items()):
                 rid = key[len(prefix) :]
                 if key.startswith(prefix) and rid != RETIRED and rid not in ps.stale:
-                    fresh.add(contribution(RequestState.from_json(value[0]), self.config))
+                    fresh.add(contribution(RequestState.of(value[0]), self.config))
             ps.tally, ps.exact = fresh, True
         return ps.tally
 

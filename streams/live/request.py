@@ -153,24 +153,29 @@ class RequestState:
                 s.tenant,
                 s.surface,
                 s.segment,
-                [list(i) for i in s.items],
+                s.items,  # tuples are JSON arrays to orjson: no copies
                 s.latency_ms,
                 s.error,
-                [list(c) for c in s.context],
+                s.context,
             ]
         )
         return [
             shown,
-            [list(d) for d in self.duplicates],
+            self.duplicates,
             self.clicks,
             self.conversions,
             _fraction_json(self.revenue),
             [[p.item_id, p.event_type, p.value, p.ts, p.t_ms] for p in self.pending],
             self.orphans,
-            [list(a) for a in self.assignments],
-            [list(r) for r in self.srm],
+            self.assignments,
+            self.srm,
             self.last_ms,
         ]
+
+    @classmethod
+    def of(cls, raw: RequestState | list[Any] | None) -> RequestState:
+        """A table value's state: the object itself, or its JSON (after recovery)."""
+        return raw if isinstance(raw, RequestState) else cls.from_json(raw)
 
     @classmethod
     def from_json(cls, raw: list[Any] | None) -> RequestState:
