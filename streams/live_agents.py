@@ -149,20 +149,25 @@ def register_live_agents(
                 t.joined_sent += await send_all(app, joined_name, out)
                 await persist(app, (table, RetiredFirst(staged)), encode=encode_value)
 
-    async def publish() -> None:
+    view_name = view_topic.get_topic_name()
+
+    def changed_docs() -> list[Record]:
         now_ms = int(time.time() * 1000)
+        out: list[Record] = []
         for p, ps in sorted(join.partitions.items()):
-            if t.published_versions.get(p) == ps.version:
-                continue
-            doc = join.snapshot_doc(local_state(table), p, now_ms)
-            t.published_versions[p] = ps.version
-            await view_topic.send(key=str(p).encode(), value=orjson.dumps(doc))
-            t.published += 1
+            if t.published_versions.get(p) != ps.version:
+                doc = join.snapshot_doc(local_state(table), p, now_ms)
+                t.published_versions[p] = ps.version
+                out.append((str(p).encode(), orjson.dumps(doc), None))
+        return out
 
     @app.timer(config.publish_interval_s)  # type: ignore[untyped-decorator]
     async def publish_live_view() -> None:
+        # The snapshots are taken between batches (under the lock, without awaiting);
+        # the lock is not held while they are sent, so the agent never waits on it.
         async with batch_lock:
-            await publish()
+            docs = changed_docs()
+        t.published += await send_all(app, view_name, docs)
 
     @app.timer(TICK_INTERVAL_S)  # type: ignore[untyped-decorator]
     async def send_live_ticks() -> None:
@@ -178,7 +183,9 @@ def register_live_agents(
         owned = {
             tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topics.EXPOSURES
         }
-        join.adopt(local_state(table), owned, int(time.time() * 1000))
+        store = local_state(table)
+        join.adopt(store, owned, int(time.time() * 1000))
+        log.info("live join holds partitions %s (%d table keys)", sorted(owned), len(store))
         t.published_versions.clear()
 
     return t
