@@ -156,6 +156,9 @@ async def test_sigkill_mid_stream_then_restart_keeps_live_documents_exact(
                     f"partition {p}: live exposures {_exposures(got)} as of "
                     f"{got.get('as_of_ms')}, expected {_exposures(doc)}"
                 )
+            for name in ("worker1.log", "worker2.log"):  # CI keeps no tmp dirs
+                lines = (tmp_path / name).read_text(errors="replace").splitlines()
+                print(f"--- last lines of {name}:", *lines[-80:], sep="\n")
             raise
         assert second.proc.poll() is None, "the second worker died"
         # joined.v1 is at least once: every outcome the twin joined, none it did not

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from app.broker import EmbeddedBroker
@@ -91,9 +92,13 @@ async def test_tiny_dataset_flows_to_recommend_and_bad_record_is_dead_lettered(
         )
         assert (summary.sent, summary.rejected) == (2, [])
 
-        # i1 and i4 were engaged once each (and shown once); i2, i3 only shown (twice each).
-        body = await _wait_for_items(running.base_url, ["i1", "i4", "i2", "i3"])
-        assert [i["score"] for i in body["items"]] == [1.0, 1.0, 0.0, 0.0]
+        # i4 was converted (weight 3) at 00:01:20, i1 clicked (weight 1) at 00:00:10; i2 and
+        # i3 were only shown (weight 0) and follow at score 0 in item_id order. Both scores
+        # decay with a 7-day half-life to the same instant, so i4/i1 = 3 * 2**(70 s / 7 d).
+        body = await _wait_for_items(running.base_url, ["i4", "i1", "i2", "i3"])
+        scores = [i["score"] for i in body["items"]]
+        assert scores[0] / scores[1] == pytest.approx(3 * 2 ** (70 / (7 * 86400)), rel=1e-9)
+        assert scores[2:] == [0.0, 0.0]
         assert [i["rank"] for i in body["items"]] == [1, 2, 3, 4]
         # r3 was served on surface "search" with no items: nothing to recommend there.
         assert (await _recommend(running.base_url, "t1", "search"))["items"] == []

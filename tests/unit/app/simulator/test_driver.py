@@ -96,7 +96,10 @@ async def test_outcomes_carry_the_served_request_ids_and_items():
     assert summary.variant_mismatches == 0
     assert len(exposures) == 40
     in_experiment = sum(c.requests for v, c in summary.arms.items() if v in ("A", "B"))
-    assert len(assignments) == in_experiment > 0
+    assigned = [e for e in exposures.values() if e.context.get("experiment_variant")]
+    assert len(assigned) == in_experiment > 0
+    # the server logs one assignment per user (its default), for every user in the test
+    assert sorted(a.user_id for a in assignments) == sorted({e.user_id for e in assigned})
 
     outcomes = producer.outcomes
     clicks = [o for o in outcomes if o.event_type == "click"]
