@@ -2,9 +2,11 @@
 
 ``eval.config_normalize.load_config`` decodes strictly (unknown key → ConfigError
 naming file, line and key), then applies the original's zero → default rules and
-checks values (metric names, k > 0, enums, time split). The one key beyond the original
-is ``experiment.request_ctr`` (our per-request CTR, off by default so reports stay
-byte-compatible).
+checks values (metric names, k > 0, enums, time split). The keys beyond the original
+are ``experiment.request_ctr`` (our per-request CTR) and
+``experiment.context_variant_fallback`` (exposures without an assignment take the arm
+from their context, as the live join does); both are off by default so reports stay
+byte-compatible.
 """
 
 from __future__ import annotations
@@ -156,6 +158,11 @@ class ExperimentConfig:
     decision: DecisionConfig = field(default_factory=DecisionConfig)
     aa_check: AACheckConfig = field(default_factory=AACheckConfig)
     request_ctr: RequestCtrConfig = field(default_factory=RequestCtrConfig)
+    context_variant_fallback: bool = False
+    """Our addition: an exposure with no assignment record takes its arm from its context
+    (``experiment_id``/``experiment_variant``), as the live join does. Off (the original):
+    such exposures are ignored. For servers that log one assignment per user, not per
+    request (``recsys serve`` by default), so the SRM test counts users."""
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ class SourceConfig:
     query: str = ""
     bootstrap: str = ""
     topic: str = ""
+    registry_url: str = ""
+    """kafka: a Confluent-compatible Schema Registry (empty: the ids built from schemas/)."""
 
     def check(self) -> None:
         """The type must be known, and file types need a path."""
@@ -98,7 +100,9 @@ def _open_kafka(
     # imported here: the Kafka client costs about half a second of start-up
     from eval.kafka_source import KafkaSource
 
-    return KafkaSource(source.bootstrap, source.topic, decode, name=name)
+    return KafkaSource(
+        source.bootstrap, source.topic, decode, name=name, registry_url=source.registry_url or None
+    )
 
 
 def _unavailable(message: str) -> Opener:

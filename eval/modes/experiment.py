@@ -59,15 +59,19 @@ def _analyse(ctx: RunContext) -> _Analysis:
         if a.request_id and a.variant and (not wanted or a.experiment_id.lower() == wanted)
     ]
     cases, tally, span = joined_cases(ctx)
-    assigned = [
-        (by_request[c.exposure.request_id].variant, c)
-        for c in cases
-        if c.exposure.request_id in by_request
-    ]
+    assigned: list[tuple[str, Case]] = []
+    assigned_exposures = 0
+    for case in cases:
+        found = by_request.get(case.exposure.request_id)
+        if found is not None:
+            assigned.append((found.variant, case))
+            assigned_exposures += 1
+        elif cfg.context_variant_fallback and (variant := _context_variant(case, wanted)):
+            assigned.append((variant, case))
     quality = tally.result(
         assignments=Completeness(total, missing),
         assignments_count=len(by_request),
-        assigned_exposures=len(assigned),
+        assigned_exposures=assigned_exposures,
     )
     variants = variant_stats(assigned)
     by_segment = segment_stats(assigned, cfg.slice_keys)
@@ -81,6 +85,16 @@ def _analyse(ctx: RunContext) -> _Analysis:
         alpha=cfg.multiple_comparisons.alpha,
     )
     return _Analysis(assigned, records, quality, variants, by_segment, control, tests, span)
+
+
+def _context_variant(case: Case, wanted: str) -> str | None:
+    """``context_variant_fallback``: the exposure context's ``experiment_variant`` when its
+    ``experiment_id`` matches (any id when none is configured)."""
+    context = case.exposure.context
+    variant, experiment = context.get("experiment_variant", ""), context.get("experiment_id", "")
+    if not variant or not experiment or (wanted and experiment.lower() != wanted):
+        return None
+    return variant
 
 
 def _srm(ctx: RunContext, records: Sequence[Assignment]) -> tuple[SRMResult, dict[str, SRMResult]]:

@@ -239,3 +239,58 @@ def test_html_charts_per_request_ctr_when_enabled(tmp_path: Path, run_cli: RunCl
     assert page.count("<svg") == 2
     assert "per-request CTR with delta-method CI" in page
     assert "<title>B: 0.75</title>" in page  # 3 of 4 of B's requests have a click
+
+
+def _jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_context_variant_fallback_counts_exposures_without_an_assignment(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """One assignment per user (r1 only); r2, r3 carry their arm in the exposure context.
+
+    Off (the original): only r1 is analysed. On: r1 from its record, r2 (A) and r3 (B)
+    from context; r4's context names another experiment and stays out. The assignment
+    join rate still counts exposures *with a record* (1 of 1), as the live join does.
+    """
+
+    def exposure(rid: str, ctx: dict[str, str]) -> dict[str, Any]:
+        items = [{"item_id": "i1", "rank": 1}]
+        return {"request_id": rid, "user_id": "u1", "ts": "2025-01-01T00:00:01Z",
+                "items": items, "context": ctx}
+
+    arm = {"experiment_id": "EXP"}
+    exposures = _jsonl(tmp_path / "e.jsonl", [
+        exposure("r1", {**arm, "experiment_variant": "B"}),
+        exposure("r2", {**arm, "experiment_variant": "A"}),
+        exposure("r3", {**arm, "experiment_variant": "B"}),
+        exposure("r4", {"experiment_id": "other", "experiment_variant": "A"}),
+    ])
+    outcomes = _jsonl(tmp_path / "o.jsonl", [
+        {"request_id": r, "user_id": "u1", "item_id": "i1", "event_type": "click",
+         "ts": "2025-01-01T00:00:02Z"} for r in ("r1", "r2", "r4")
+    ])
+    assignments = _jsonl(tmp_path / "a.jsonl", [
+        {"experiment_id": "exp", "variant": "B", "request_id": "r1", "user_id": "u1",
+         "ts": "2025-01-01T00:00:00Z"}
+    ])
+    (tmp_path / "dataset.yaml").write_text(
+        f"exposures: {{type: jsonl, path: {json.dumps(str(exposures))}}}\n"
+        f"outcomes: {{type: jsonl, path: {json.dumps(str(outcomes))}}}\n"
+        f"assignments: {{type: jsonl, path: {json.dumps(str(assignments))}}}\n"
+    )
+    dataset = tmp_path / "dataset.yaml"
+
+    code, report = run_cli(dataset, _config(tmp_path, BASE))
+    assert code == 0 and report is not None
+    assert [(v["variant"], v["exposures"]) for v in report["experiment"]["variants"]] == [("B", 1)]
+
+    fallback = BASE + "  context_variant_fallback: true\n"
+    code, report = run_cli(dataset, _config(tmp_path, fallback))
+    assert code == 0 and report is not None
+    counts = [(v["variant"], v["exposures"], v["clicks"]) for v in report["experiment"]["variants"]]
+    assert counts == [("A", 1, 1), ("B", 2, 1)]
+    ji = report["data_quality"]["join_integrity"]
+    assert (ji["assignments_count"], ji["assignment_join_rate"]) == (1, 1)
