@@ -15,6 +15,10 @@ DESCRIPTION = """\
 RecSys Stream: a streaming recommender on Kafka.
 
   recsys up                      embedded broker + stream worker + HTTP server
+  recsys up --demo [--rate N] [--seed S]
+                                 the same, plus simulated users in an A/B test
+  recsys demo-report --output DIR
+                                 dump the event topics and evaluate them offline
   recsys produce --topic exposures FILE.jsonl
                                  validate a JSONL file and publish it as Avro
   recsys replay --exposures F --outcomes F [--rate N]
@@ -48,6 +52,34 @@ def _parser() -> argparse.ArgumentParser:
         "--kafka-port", type=int, help="embedded broker port (env RECSYS_KAFKA_PORT, default 9092)"
     )
     up.add_argument("--partitions", type=int, help="partitions per event topic (default 8)")
+    up.add_argument(
+        "--demo",
+        action="store_true",
+        help="also run simulated users who request, click and convert (arms A/B); "
+        "prints a live summary every few seconds and the dashboard URL",
+    )
+    up.add_argument("--rate", type=float, default=20.0, help="demo requests/s (default 20)")
+    up.add_argument("--seed", type=int, default=7, help="demo seed (default 7)")
+    up.add_argument(
+        "--duration",
+        type=float,
+        help="demo: stop the simulated traffic after this many seconds (default: never)",
+    )
+
+    report = sub.add_parser(
+        "demo-report",
+        help="dump the exposure/outcome/assignment topics to JSONL and evaluate them",
+        description=(
+            "Reads the event topics from the start to their high-water marks, writes them "
+            "as JSONL into DIR, and runs recsys-eval in offline and experiment mode on "
+            "them, writing JSON and self-contained HTML reports beside them."
+        ),
+    )
+    report.add_argument("--output", required=True, help="directory to write into")
+    report.add_argument("--bootstrap", help="Kafka bootstrap (default: the settings')")
+    report.add_argument(
+        "--experiment-id", default="demo-covis", help="experiment to analyse (default demo-covis)"
+    )
 
     produce = sub.add_parser(
         "produce",
@@ -143,7 +175,7 @@ async def _produce(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if summary.rejected or summary.failed else 0
 
 
-NOISY_LOGGERS = ("faust", "mode", "aiokafka", "aiohttp.access")
+NOISY_LOGGERS = ("faust", "mode", "aiokafka", "aiohttp.access", "app.faust_app")
 
 
 def _configure_logging(level: str) -> None:
@@ -199,8 +231,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "up":
             from app.runtime import run_until_signal
 
-            asyncio.run(run_until_signal(settings))
+            if not args.demo:
+                asyncio.run(run_until_signal(settings))
+                return 0
+            from app.demo import DemoOptions, demo_settings, run_demo
+
+            options = DemoOptions(rate=args.rate, seed=args.seed, duration_s=args.duration)
+            asyncio.run(
+                run_until_signal(
+                    demo_settings(settings), beside=lambda running: run_demo(running, options)
+                )
+            )
             return 0
+        if args.command == "demo-report":
+            from app.demo_report import demo_report
+
+            bootstrap = args.bootstrap or settings.bootstrap
+            return asyncio.run(demo_report(settings, bootstrap, args.output, args.experiment_id))
         if args.command == "produce":
             return asyncio.run(_produce(settings, args))
         if args.command == "replay":

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,8 +123,17 @@ async def stop_stack(running: Running) -> None:
     log.info("stopped in %.1fs", time.monotonic() - started)
 
 
-async def run_until_signal(settings: Settings, *, banner: bool = True) -> None:
-    """Run the stack until SIGINT/SIGTERM, then stop it cleanly."""
+async def run_until_signal(
+    settings: Settings,
+    *,
+    banner: bool = True,
+    beside: Callable[[Running], Coroutine[Any, Any, object]] | None = None,
+) -> None:
+    """Run the stack until SIGINT/SIGTERM, then stop it cleanly.
+
+    ``beside`` runs as a task next to the stack (the demo's simulator); when it ends the
+    stack keeps running until the signal, and it is cancelled on the signal.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -137,10 +147,17 @@ async def run_until_signal(settings: Settings, *, banner: bool = True) -> None:
         )
         print(f"recsys up: dashboard at {running.base_url}/dashboard", flush=True)
         print("recsys up: Ctrl-C stops everything", flush=True)
+    task: asyncio.Task[object] | None = None
+    if beside is not None:
+        task = asyncio.create_task(beside(running))
     try:
         await stop.wait()
     finally:
         print("recsys up: stopping…", flush=True)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 3.0)
         await stop_stack(running)
 
 

@@ -1,0 +1,94 @@
+"""A shortened ``recsys up --demo``: simulated users, the stream learning, the live
+experiment view — and the offline evaluator on the dumped topics agreeing with it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from pathlib import Path
+
+from app.broker import free_port
+from app.demo import DemoOptions, demo_settings, run_demo
+from app.demo_report import demo_report
+from app.runtime import start_stack, stop_stack
+from app.settings import Settings
+from app.simulator import SimulatorConfig
+from app.simulator.arms import EXPERIMENT_ID
+
+TENANT = "demo"
+
+
+async def settled(read, timeout_s: float = 60.0) -> object:  # type: ignore[no-untyped-def]
+    """``read()`` once it returned the same value twice, 2 s apart."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    last = read()
+    while asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(2.0)
+        now = read()
+        if now == last and now is not None:
+            return now
+        last = now
+    raise AssertionError("live view never settled")
+
+
+def rows(doc: dict) -> dict[str, dict]:
+    keys = ("exposures", "clicks", "conversions", "revenue", "ctr", "conversion_rate")
+    return {r["variant"]: {k: r[k] for k in keys} for r in doc["variants"]}
+
+
+async def test_demo_traffic_is_learned_and_live_equals_offline(tmp_path: Path) -> None:
+    settings = demo_settings(
+        Settings(
+            kafka_port=free_port(),
+            http_port=free_port(),
+            partitions=4,
+            data_dir=tmp_path / "var",
+            app_id="demo-test",
+        )
+    )
+    running = await start_stack(settings)
+    lines: list[str] = []
+    try:
+        options = DemoOptions(
+            rate=12.0,
+            seed=3,
+            duration_s=25.0,
+            summary_every_s=5.0,
+            config=SimulatorConfig(n_items=300, n_users=150, n_categories=8),
+        )
+        summary = await run_demo(running, options, emit=lines.append)
+        assert summary.failed == 0 and summary.variant_mismatches == 0
+        assert set(summary.arms) >= {"A", "B"}, summary.line()
+        live = running.serving.live  # type: ignore[union-attr]
+        doc = await settled(lambda: live.experiment(EXPERIMENT_ID, TENANT))
+        overview = live.overview(TENANT)
+        assert overview["totals"]["exposures"] >= summary.answered
+        assert overview["totals"]["outcome_join_rate"] > 0.95
+        assert any(line.startswith("live ") and " B ctr " in line for line in lines), lines
+
+        # The stream learned from the traffic: co-visitation neighbours exist.
+        views = running.serving.views  # type: ignore[union-attr]
+        assert any(key[0] == TENANT for key in views.covisitation), "no co-visitation learned"
+
+        out = tmp_path / "report"
+        code = await demo_report(settings, settings.bootstrap, str(out), EXPERIMENT_ID)
+        assert code in (0, 2, 3)  # ship / hold / fail are results, not errors
+        offline = json.loads((out / "experiment.json").read_text())["experiment"]
+        live_rows, offline_rows = rows(doc), rows(offline)
+        assert live_rows.keys() == offline_rows.keys()
+        for variant, row in offline_rows.items():  # counts exact; sums/rates to 1e-12
+            for key, value in row.items():
+                got = live_rows[variant][key]
+                assert math.isclose(got, value, rel_tol=1e-12, abs_tol=1e-12), (variant, key)
+                if isinstance(value, int) and key in ("exposures", "clicks", "conversions"):
+                    assert got == value
+        live_p = {(t["metric"], t["variant"]): t["p_value"] for t in doc["significance"]}
+        off_p = {(t["metric"], t["variant"]): t["p_value"] for t in offline["significance"]}
+        assert live_p.keys() == off_p.keys() and live_p
+        for key, p in off_p.items():
+            assert math.isclose(live_p[key], p, rel_tol=1e-12, abs_tol=1e-15), key
+        assert (out / "offline.html").stat().st_size > 1000
+        assert (out / "experiment.html").read_text().startswith("<!")
+    finally:
+        await stop_stack(running)
