@@ -1,4 +1,5 @@
-# Two commands for a fresh clone: `make up` runs the system, `make test` runs every test.
+# Two commands for a fresh clone: `make demo` runs the system with simulated traffic,
+# `make test` runs every test (`make up`: the system without traffic).
 # Both create .venv and install the project (with its test extras) on first use.
 PY ?= python3
 VENV := .venv
@@ -17,6 +18,9 @@ install: $(STAMP)
 
 up: $(STAMP)
 	$(BIN)/recsys up
+
+demo: $(STAMP)
+	$(BIN)/recsys up --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -35,7 +36,11 @@ def dataset_yaml(out: Path) -> str:
 
 def offline_yaml() -> str:
     metrics = "".join(f"    - name: {m}\n      k: 10\n" for m in OFFLINE_METRICS)
-    return f"mode: offline\noffline:\n  metrics:\n{metrics}  slice_keys: [\"surface\"]\n"
+    # one slice per arm (requests outside the experiment: experiment_variant=)
+    return (
+        f"mode: offline\noffline:\n  metrics:\n{metrics}"
+        '  slice_keys: ["experiment_variant"]\n'
+    )
 
 
 def experiment_yaml(experiment_id: str) -> str:
@@ -47,6 +52,8 @@ def experiment_yaml(experiment_id: str) -> str:
     return (
         f'mode: experiment\nexperiment:\n  experiment_id: "{experiment_id}"\n'
         "  context_variant_fallback: true\n"
+        "  srm: {enabled: true}\n"
+        "  request_ctr: {enabled: true}\n"
     )
 
 
@@ -92,6 +99,34 @@ def evaluate(out: Path, experiment_id: str) -> int:
     return worst
 
 
+def arm_lines(offline: dict[str, Any], experiment: dict[str, Any]) -> list[str]:
+    """Per arm: requests, CTR, the primary p-value and NDCG@10 (from the two reports)."""
+    ndcg = {
+        key.removeprefix("experiment_variant="): value
+        for key, rows in offline.get("offline", {}).get("by_segment", {}).items()
+        for row in rows
+        if row["name"] == "ndcg@10"
+        for value in [float(row["value"])]
+    }
+    exp = experiment.get("experiment", {})
+    p_values = {
+        t["variant"]: float(t["adjusted_p_value"])
+        for t in exp.get("significance", [])
+        if t.get("primary") and t.get("segment") is None
+    }
+    lines = []
+    for row in exp.get("variants", []):
+        variant = row["variant"]
+        p = f"  p={p_values[variant]:.2g}" if variant in p_values else ""
+        nd = f"  ndcg@10 {ndcg[variant]:.4f}" if variant in ndcg else ""
+        lines.append(f"{variant}: {row['exposures']:,} requests  ctr {row['ctr']:.4f}{p}{nd}")
+    srm = (exp.get("srm") or {}).get("global") or {}
+    if srm:
+        state = "DETECTED" if srm.get("detected") else "not detected"
+        lines.append(f"SRM {state} (p={float(srm.get('p_value', 1.0)):.3g})")
+    return lines
+
+
 async def demo_report(settings: Settings, bootstrap: str, output: str, experiment_id: str) -> int:
     out = Path(output).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -99,4 +134,10 @@ async def demo_report(settings: Settings, bootstrap: str, output: str, experimen
     if counts["exposures"] == 0:
         print("demo-report: no exposures on the topic; nothing to evaluate", file=sys.stderr)
         return 1
-    return evaluate(out, experiment_id)
+    code = evaluate(out, experiment_id)
+    reports = [out / "offline.json", out / "experiment.json"]
+    if all(r.exists() for r in reports):
+        offline, experiment = (orjson.loads(r.read_bytes()) for r in reports)
+        for line in arm_lines(offline, experiment):
+            print(f"demo-report: {line}")
+    return code

