@@ -47,7 +47,8 @@ def _p_value(experiment: dict[str, Any]) -> str:
         return ""
     best = min(tests, key=lambda t: float(t["adjusted_p_value"]))
     star = " *" if best.get("significant") else ""
-    return f"  p={float(best['adjusted_p_value']):.4f}{star}"
+    p = float(best["adjusted_p_value"])
+    return f"  p={p:.4f}{star}" if p >= 0.001 else f"  p={p:.1e}{star}"
 
 
 def _srm(experiment: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ def test_line_names_each_arm_the_p_value_and_srm() -> None:
              "per_request_ctr_ci": [0.4, 0.6]},
         ],
         "significance": [
-            {"primary": True, "adjusted_p_value": 0.0004, "significant": True},
+            {"primary": True, "adjusted_p_value": 0.00042, "significant": True},
             {"primary": True, "segment": "x", "adjusted_p_value": 0.00001},  # segment: not shown
             {"primary": False, "adjusted_p_value": 0.00002},  # not primary: not shown
         ],
@@ -33,7 +33,7 @@ def test_line_names_each_arm_the_p_value_and_srm() -> None:
     line = summary_line(5.0, 35.0, overview, experiment, rate)
     assert line == (
         "live 35s: 20 ev/s | join 97.5% | A ctr 0.250 ± 0.050 (20 req)  "
-        "B ctr 0.500 ± 0.100 (20 req)  p=0.0004 * | SRM ok (p=0.500)"
+        "B ctr 0.500 ± 0.100 (20 req)  p=4.2e-04 * | SRM ok (p=0.500)"
     )
 
 
