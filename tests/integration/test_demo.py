@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 from pathlib import Path
 
 from app.broker import free_port
@@ -15,6 +16,7 @@ from app.runtime import start_stack, stop_stack
 from app.settings import Settings
 from app.simulator import SimulatorConfig
 from app.simulator.arms import EXPERIMENT_ID
+from tests.integration.test_dashboard import ARTIFACTS, chromium, points
 
 TENANT = "demo"
 
@@ -59,7 +61,27 @@ async def test_demo_traffic_is_learned_and_live_equals_offline(tmp_path: Path) -
             summary_every_s=5.0,
             config=SimulatorConfig(n_items=200, n_users=100, n_categories=8),
         )
+        shot = ARTIFACTS / "demo-dashboard.png"
+
+        async def screenshot() -> str:  # the dashboard while the simulated users click
+            await asyncio.sleep(15.0)
+            ARTIFACTS.mkdir(exist_ok=True)
+            shot.unlink(missing_ok=True)
+            return await chromium(
+                tmp_path / "profile", "--virtual-time-budget=6000", "--dump-dom",
+                f"--screenshot={shot}", "--window-size=1280,900", "--hide-scrollbars",
+                f"{running.base_url}/dashboard#tenant={TENANT}",
+            )
+
+        shooting = asyncio.create_task(screenshot())
         summary = await run_demo(running, options, emit=lines.append)
+        dom = await shooting
+        assert "RecSys Stream" in dom and 'id="status" data-state="live"' in dom
+        assert points(dom, "chart-join") >= 2
+        arms = re.search(rf'<svg[^>]*data-experiment="{EXPERIMENT_ID}"[^>]*>', dom)
+        assert arms, "no CTR chart for the demo experiment"
+        assert int(re.findall(r'data-points="(\d+)"', arms.group(0))[0]) >= 2  # A and B
+        assert shot.stat().st_size > 10_000
         assert summary.failed == 0 and summary.variant_mismatches == 0
         assert set(summary.arms) >= {"A", "B"}, summary.line()
         live = running.serving.live  # type: ignore[union-attr]
