@@ -24,6 +24,7 @@ from schemas.registry import open_registry
 from serving.app import create_app
 from serving.config_kafka import KafkaConfigStore
 from serving.deps import ReadyCheck, Resource, ServingDeps, ServingSettings
+from serving.kafka_gauges import KafkaGauges
 from serving.live_reader import LiveReader
 from serving.sink_kafka import KafkaEventSink
 from serving.view_reader import ViewReader
@@ -58,7 +59,8 @@ async def build_serving_app(
     """
     registry = await open_registry(settings.schema_registry_url)
     reader = ViewReader(settings.bootstrap, AvroCodec(registry))
-    live = LiveReader(settings.bootstrap)
+    gauges = KafkaGauges(settings.bootstrap, settings.app_id)  # group id = the Faust app id
+    live = LiveReader(settings.bootstrap, gauges=gauges)
     store = KafkaConfigStore(settings.bootstrap, replication=settings.replication_factor)
     sink = KafkaEventSink(
         EventProducer(settings.bootstrap, registry=registry, client_id="recsys-serving")
@@ -94,7 +96,7 @@ async def build_serving_app(
             history_ids_pseudonymous=salt is not None,
         ),
         ready_checks=ready,
-        resources=(reader, live, store, *extra_resources),
+        resources=(reader, live, gauges, store, *extra_resources),
         live=live,
     )
     return ServingParts(create_app(deps), reader, live)

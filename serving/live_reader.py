@@ -8,7 +8,9 @@ partition and sums them. The documents then apply the offline definitions, reusi
 segment tests, SRM, guardrail p95, per-request CTR), so after a full replay they equal
 ``recsys-eval run --mode experiment`` on the same events.
 
-``dead_letters`` and ``lag_records`` are 0 here: the live view carries neither.
+The live view carries neither ``dead_letters`` nor ``lag_records``: the overview takes
+them from a ``StreamGauges`` (``serving.kafka_gauges.KafkaGauges`` reads them from the
+broker); a reader built without one reports 0 for both.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -122,8 +124,11 @@ def _namespace(c: Mapping[str, Number], hist: Mapping[float, Number]) -> dict[st
     }
 
 
-def overview(m: Merged, tenant: str | None = None) -> dict[str, Any]:
-    """Join health per namespace and in total (see ``serving.live_source``)."""
+def overview(
+    m: Merged, tenant: str | None = None, *, dead_letters: int = 0, lag_records: int = 0
+) -> dict[str, Any]:
+    """Join health per namespace and in total (see ``serving.live_source``); the dead
+    letters and consumer lag are the stream's as a whole, given by the caller."""
     ns: dict[tuple[str, str], dict[str, Number]] = {}
     lat: dict[tuple[str, str], dict[float, Number]] = {}
     total: dict[str, Number] = {}
@@ -150,8 +155,8 @@ def overview(m: Merged, tenant: str | None = None) -> dict[str, Any]:
             {"tenant": t, "surface": s, **_namespace(ns[(t, s)], lat.get((t, s), {}))}
             for t, s in sorted(ns)
         ],
-        "dead_letters": 0,
-        "lag_records": 0,
+        "dead_letters": dead_letters,
+        "lag_records": lag_records,
         "experiments": sorted(experiments),
     }
 
@@ -320,6 +325,16 @@ def experiment(
 # -- the Kafka reader ----------------------------------------------------------------------
 
 
+class StreamGauges(Protocol):
+    """What the live view does not carry, read elsewhere (``serving.kafka_gauges``)."""
+
+    @property
+    def dead_letters(self) -> int: ...
+
+    @property
+    def lag_records(self) -> int: ...
+
+
 class LiveReader:
     """A ``LiveSource`` over ``recsys.views.live.v1``, read whole from the beginning."""
 
@@ -329,10 +344,12 @@ class LiveReader:
         experiment_config: ExperimentConfig | None = None,
         *,
         wait_topics_s: float = 60.0,
+        gauges: StreamGauges | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.config = experiment_config or default_experiment_config()
         self.wait_topics_s = wait_topics_s
+        self.gauges = gauges
         self.snapshots: dict[int, dict[str, Any]] = {}
         self.records = 0
         self._merged: Merged | None = None
@@ -348,7 +365,15 @@ class LiveReader:
         return self._merged
 
     def overview(self, tenant: str | None = None) -> dict[str, Any]:
-        return overview(self.merged(), tenant)
+        """The overview; dead letters and lag from the gauges (0 when built without)."""
+        if self.gauges is None:
+            return overview(self.merged(), tenant, dead_letters=0, lag_records=0)
+        return overview(
+            self.merged(),
+            tenant,
+            dead_letters=self.gauges.dead_letters,
+            lag_records=self.gauges.lag_records,
+        )
 
     def experiment(self, experiment_id: str, tenant: str | None = None) -> dict[str, Any] | None:
         return experiment(self.merged(), experiment_id, self.config, tenant)
