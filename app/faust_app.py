@@ -1,7 +1,9 @@
 """The Faust app object, configured from settings for the embedded broker and real Kafka.
 
-Two deliberate changes to Faust. Its producer flush (run before every offset commit)
+Three deliberate changes to Faust. Its producer flush (run before every offset commit)
 returns only when every record handed to it is acknowledged (``_DrainingProducer``).
+Input partitions without a committed offset are read from their start after a
+rebalance (``seek_to_committed``), not from wherever the client's fetcher got to.
 And table recovery,
 which asks for each changelog partition's end offset, no longer trusts ListOffsets
 alone: the embedded broker under-reports it (see ``schemas.highwater``), which made a
@@ -25,6 +27,28 @@ from schemas.highwater import fetch_highwaters
 
 class _FetchHighwaterThread(faust_aiokafka.AIOKafkaConsumerThread):
     bootstrap = ""
+
+    async def seek_to_committed(self) -> Mapping[Any, int]:
+        """Seek to the committed offsets, and partitions without one to their start.
+
+        aiokafka seeks only the partitions with a committed offset > 0 and leaves the
+        others wherever its fetcher got to. During table recovery that can be the end
+        of the partition: a worker SIGKILLed before its first commit left its
+        successor positioned past every record it never processed (seen in the live
+        join's SIGKILL test: it stalled, nothing lost on the topic but nothing read).
+        "No commit" now means "from the log start", as ``auto_offset_reset=earliest``
+        promises; the workers' state skips what it already applied (offset-keyed).
+        """
+        committed: Mapping[Any, int] = await super().seek_to_committed()
+        fresh = [
+            tp
+            for tp, offset in committed.items()
+            if not offset and not tp.topic.endswith("-changelog")
+        ]
+        if fresh:
+            client = self._ensure_consumer()
+            await self.call_thread(client.seek_to_beginning, *fresh)
+        return committed
 
     async def _highwaters(self, partitions: list[Any]) -> Mapping[Any, int]:
         listed = await super()._highwaters(partitions)

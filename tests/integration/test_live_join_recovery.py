@@ -156,9 +156,11 @@ async def test_sigkill_mid_stream_then_restart_keeps_live_documents_exact(
                     f"partition {p}: live exposures {_exposures(got)} as of "
                     f"{got.get('as_of_ms')}, expected {_exposures(doc)}"
                 )
+            second.stop()  # SIGTERM: the worker prints where each of its tasks waits
             for name in ("worker1.log", "worker2.log"):  # CI keeps no tmp dirs
                 lines = (tmp_path / name).read_text(errors="replace").splitlines()
-                print(f"--- last lines of {name}:", *lines[-80:], sep="\n")
+                lines = [ln for ln in lines if not ln.startswith("processed ")] + lines[-3:]
+                print(f"--- {name} (progress lines left out):", *lines[-250:], sep="\n")
             raise
         assert second.proc.poll() is None, "the second worker died"
         # joined.v1 is at least once: every outcome the twin joined, none it did not
@@ -178,6 +180,55 @@ def _exposures(doc: dict[str, Any]) -> int:
     return sum(int(c[-1]) for c in counts if c[0] == "n" and c[3] == "exp")
 
 
+def _client_state(fapp: Any) -> str:
+    """Per input partition: paused in the client?, fetch position, high-water mark."""
+    client = fapp.consumer._thread._ensure_consumer()
+    assignment = client._subscription.subscription.assignment
+    parts = []
+    for tp in sorted(assignment.tps):
+        if not tp.topic.startswith("recsys."):
+            continue
+        st = assignment.state_value(tp)
+        pos = st.position if st.has_valid_position else None
+        parts.append(
+            f"{tp.topic[7:12]}{tp.partition}:{'P' if st.paused else ''}"
+            f"{pos}/{client.highwater(tp)}{' reset' if st.awaiting_reset else ''}"
+        )
+    conductor = fapp.topics
+    index = {
+        f"{tp.topic[7:12]}{tp.partition}": [
+            (hex(id(ch))[-5:], ch.queue.qsize()) for ch in channels
+        ]
+        for tp, channels in conductor._tp_index.items()
+        if tp.topic.startswith("recsys.") and tp.partition == 0
+    }
+    topics = [(hex(id(ch))[-5:], ch.is_iterator, ch.queue.qsize()) for ch in conductor._topics]
+    consumer = fapp.consumer
+    active = sorted(f"{tp.topic[7:12]}{tp.partition}" for tp in consumer._active_partitions
+                    if tp.topic.startswith("recsys."))
+    buffered = sorted(f"{tp.topic[7:12]}{tp.partition}" for tp in consumer._buffered_partitions)
+    read = {f"{tp.topic[7:12]}{tp.partition}": o for tp, o in consumer._read_offset.items()
+            if tp.topic.startswith("recsys.") and tp.partition == 0}
+    flow = (fapp.flow_control.is_active(), consumer.flow_active, fapp.in_recovery)
+    generations = (fapp.consumer_generation_id, client._coordinator.generation)
+    return (
+        f"client {' '.join(parts)}\nconductor index {index} topics {topics}\n"
+        f"flow active {flow} generation app/client {generations}\n"
+        f"active {active} buffered {buffered} read offsets {read}"
+    )
+
+
+def _await_chain(coro: Any) -> list[str]:
+    """file:line of each coroutine in the chain ``coro`` is awaiting through."""
+    out = []
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None)
+        if frame is not None:
+            out.append(f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
+    return out
+
+
 async def serve(bootstrap: str, app_id: str, data_dir: Path) -> None:
     """Run a worker with only the live join until SIGTERM."""
     settings = Settings(
@@ -194,9 +245,19 @@ async def serve(bootstrap: str, app_id: str, data_dir: Path) -> None:
     while not stop.is_set():  # progress in the worker's log
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
-        print(f"processed {tables.processed} published {tables.published}", flush=True)
+        assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in fapp.consumer.assignment())
+        paused = sorted(f"{tp.topic}:{tp.partition}" for tp in fapp.consumer._paused_partitions)
+        print(
+            f"processed {tables.processed} published {tables.published} "
+            f"assigned {len(assigned)} paused {paused}",
+            flush=True,
+        )
+        if tables.processed == 0:  # what the client and Faust see, should it stall
+            print(_client_state(fapp), flush=True)
     for task in asyncio.all_tasks():  # where each task waits, should it hang
-        task.print_stack(limit=8, file=sys.stdout)
+        print("task", task.get_name(), *_await_chain(task.get_coro()), sep="\n  ")
+    for agent in fapp.agents.values():  # the agent's own coroutine, to the innermost await
+        print("agent", agent.name, agent.actor_tracebacks(), sep="\n")
     await fapp.stop()
 
 
