@@ -4,6 +4,7 @@ experiment view — and the offline evaluator on the dumped topics agreeing with
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import math
 import re
@@ -16,6 +17,7 @@ from app.runtime import start_stack, stop_stack
 from app.settings import Settings
 from app.simulator import SimulatorConfig
 from app.simulator.arms import EXPERIMENT_ID
+from app.simulator.traffic import NO_ARM
 from tests.integration.test_dashboard import ARTIFACTS, chromium, points
 
 TENANT = "demo"
@@ -54,13 +56,25 @@ async def test_demo_traffic_is_learned_and_live_equals_offline(tmp_path: Path) -
     try:
         # A small world learns within seconds: app.simulator.offline gives B +100 % to
         # +160 % clicks per request over A at 500 requests of it (seeds 3, 4, 5).
-        options = DemoOptions(
-            rate=20.0,
-            seed=4,
-            duration_s=25.0,
-            summary_every_s=5.0,
-            config=SimulatorConfig(n_items=200, n_users=100, n_categories=8),
+        world = SimulatorConfig(n_items=200, n_users=100, n_categories=8)
+        # Warm-up: users only browse (outside the experiment) until the stream has
+        # published what it learned. Without it, on a loaded machine the views lagged
+        # behind the traffic and B ranked like A for most of a short run (seen in CI).
+        warm = await run_demo(
+            running,
+            DemoOptions(rate=20.0, seed=4, duration_s=10.0, summary_every_s=60.0,
+                        config=dataclasses.replace(world, browse_share=1.0)),
+            emit=lines.append,
         )
+        assert warm.failed == 0 and set(warm.arms) == {NO_ARM}, warm.line()
+        live, views = running.serving.live, running.serving.views  # type: ignore[union-attr]
+        deadline = asyncio.get_running_loop().time() + 60.0
+        while live.overview(TENANT)["totals"]["exposures"] < warm.answered:
+            assert asyncio.get_running_loop().time() < deadline, "warm-up never counted"
+            await asyncio.sleep(0.5)
+        assert await settled(lambda: len(views.covisitation)), "nothing learned"
+        options = DemoOptions(rate=20.0, seed=4, duration_s=25.0, summary_every_s=5.0,
+                              config=world)
         shot = ARTIFACTS / "demo-dashboard.png"
 
         async def screenshot() -> str:  # the dashboard while the simulated users click
