@@ -5,6 +5,11 @@ anonymous_id, else session_id, falling back to the request_id. ``context`` is th
 original's flattened eval_v1 context (tenant_id, surface, segment, versions, experiment,
 locale, device, country, now). Unlike the original we also log ``latency_ms`` and
 ``error``, and an ``assignment.v1`` whenever the server chose the variant.
+
+``latency_ms`` is rounded to 0.1 ms: the live join keeps an exact latency histogram per
+namespace and arm (so its p95 equals the offline one), and raw float timings made every
+request a new key — a partition's snapshot grew from 117 B to 41 KB in three minutes of
+the soak and was republished every 0.5 s.
 """
 
 from __future__ import annotations
@@ -70,7 +75,7 @@ def exposure_event(s: Served, salt: str) -> Exposure:
         ts=s.ts,
         items=tuple(ExposureItem(item, rank) for rank, item in enumerate(s.items, start=1)),
         context=exposure_context(s),
-        latency_ms=s.latency_ms,
+        latency_ms=None if s.latency_ms is None else round(s.latency_ms, 1),
         error=s.error,
     )
 

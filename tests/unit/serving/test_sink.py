@@ -77,6 +77,16 @@ def test_exposure_event_fields():
     assert len(event.user_id) == 64 and event.user_id != "s1"
 
 
+def test_exposure_latency_is_logged_to_a_tenth_of_a_millisecond():
+    """The live join's latency histograms are keyed by value: raw timings never repeat."""
+    timings = (1.23456, 1.26, 0.04, 37.95)
+    served = [Served("r", "t1", "home", "2026-01-01T00:00:00.000Z", ("x",), latency_ms=t)
+              for t in timings]
+    assert [exposure_event(s, "salt").latency_ms for s in served] == [1.2, 1.3, 0.0, 38.0]
+    assert exposure_event(Served("r", "t1", "home", "2026-01-01T00:00:00.000Z", ("x",)),
+                          "salt").latency_ms is None
+
+
 async def test_a_stuck_broker_never_delays_the_response():
     from tests.unit.serving.app_fixtures import harness
 
