@@ -78,7 +78,11 @@ class EmbeddedBroker:
         ]
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         try:
-            self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+            # its own session: a terminal's Ctrl-C reaches the whole foreground group and
+            # Tansu exits on SIGINT, which took the broker away before `recsys up` drained
+            self._proc = subprocess.Popen(  # noqa: S603
+                cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         finally:
             if self.log_file:
                 out.close()  # type: ignore[union-attr]
@@ -95,6 +99,10 @@ class EmbeddedBroker:
             time.sleep(0.05)
         self.stop()
         raise BrokerError(f"embedded broker did not listen on {self.bootstrap} in {timeout_s}s")
+
+    def alive(self) -> bool:
+        """True while the broker process runs."""
+        return self._proc is not None and self._proc.poll() is None
 
     def stop(self, timeout_s: float = 5.0) -> None:
         proc, self._proc = self._proc, None
