@@ -18,6 +18,7 @@ import orjson
 from app.settings import Settings
 from eval.cli import main as eval_main
 from eval.kafka_source import read_topic
+from eval.report.html import render_html
 from schemas import topics
 
 FILES = {
@@ -72,41 +73,45 @@ async def dump_topics(settings: Settings, bootstrap: str, out: Path) -> dict[str
 
 
 def evaluate(out: Path, experiment_id: str) -> int:
-    """Run recsys-eval offline and experiment mode on the dumped files; its exit code."""
+    """Run recsys-eval offline and experiment mode on the dumped files; its exit code.
+
+    Each mode runs once (JSON); its HTML is rendered from that report, not from a
+    second pass over the inputs.
+    """
     (out / "dataset.yaml").write_text(dataset_yaml(out))
     (out / "offline.yaml").write_text(offline_yaml())
     (out / "experiment.yaml").write_text(experiment_yaml(experiment_id))
     worst = 0
     for mode in ("offline", "experiment"):
-        for fmt in ("json", "html"):
-            code = eval_main(
-                [
-                    "run",
-                    "--dataset",
-                    str(out / "dataset.yaml"),
-                    "--config",
-                    str(out / f"{mode}.yaml"),
-                    "--output",
-                    str(out / f"{mode}.{fmt}"),
-                    "--output-format",
-                    fmt,
-                ]
-            )
-            # experiment mode exits 2/3 for hold/fail decisions: a result, not an error
-            if code == 1:
-                worst = 1
-        print(f"demo-report: {mode} report in {out / f'{mode}.html'}", file=sys.stderr)
+        report = out / f"{mode}.json"
+        code = eval_main(
+            [
+                "run",
+                "--dataset",
+                str(out / "dataset.yaml"),
+                "--config",
+                str(out / f"{mode}.yaml"),
+                "--output",
+                str(report),
+            ]
+        )
+        # experiment mode exits 2/3 for hold/fail decisions: a result, not an error
+        if code == 1:
+            worst = 1
+        if report.exists():
+            html = out / f"{mode}.html"
+            html.write_text(render_html(orjson.loads(report.read_bytes())), encoding="utf-8")
+            print(f"demo-report: {mode} report in {html}", file=sys.stderr)
     return worst
 
 
 def arm_lines(offline: dict[str, Any], experiment: dict[str, Any]) -> list[str]:
     """Per arm: requests, CTR, the primary p-value and NDCG@10 (from the two reports)."""
     ndcg = {
-        key.removeprefix("experiment_variant="): value
+        key.removeprefix("experiment_variant="): float(row["value"])
         for key, rows in offline.get("offline", {}).get("by_segment", {}).items()
         for row in rows
         if row["name"] == "ndcg@10"
-        for value in [float(row["value"])]
     }
     exp = experiment.get("experiment", {})
     p_values = {
