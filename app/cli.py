@@ -6,10 +6,12 @@ import argparse
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import Sequence
 
 from app.settings import Settings, load_settings
 from schemas.errors import RecsysError
+from serving.auth import ROLES
 
 DESCRIPTION = """\
 RecSys Stream: a streaming recommender on Kafka.
@@ -25,6 +27,8 @@ RecSys Stream: a streaming recommender on Kafka.
                                  merge files by timestamp and publish them
   recsys worker                  only a stream worker (scale out with more)
   recsys serve                   one serving replica with the full API
+  recsys keys create --tenant T --role viewer
+                                 create an API key (also: keys list, keys revoke ID)
   recsys settings                print the effective settings (secrets masked)
 
 Settings come from RECSYS_* environment variables (see `recsys settings`);
@@ -142,8 +146,82 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--port", type=int, help="HTTP port (env RECSYS_HTTP_PORT, default 8080)")
 
+    _keys_parser(sub)
     sub.add_parser("settings", help="print the effective settings, secrets masked")
     return parser
+
+
+KEYS_DESCRIPTION = """\
+API keys of `recsys serve` and `recsys up`. The key file (RECSYS_API_KEYS_FILE, or
+--file) is a JSON array of records {key_id, key_hash, tenant, roles, expires_at_ms,
+revoked}: each key is stored as its HMAC-SHA256 under RECSYS_API_KEY_SECRET, never
+as the key. Servers started with the file require X-API-Key on every /v1/ request
+and re-read the file within about 5 s of a change, so keys created or revoked here
+take effect without a restart.
+
+  recsys keys create --tenant t1 --role viewer       print a new key once
+  recsys keys list                                    key ids, tenants, roles, expiry
+  recsys keys revoke KEY_ID                           the key stops working
+"""
+
+
+def _keys_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    keys = sub.add_parser(
+        "keys",
+        help="create, list and revoke API keys (RECSYS_API_KEYS_FILE)",
+        description=KEYS_DESCRIPTION,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    keys.set_defaults(keys_help=keys.format_help)
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION")
+    file_help = "the key file (default: RECSYS_API_KEYS_FILE)"
+    create = keys_sub.add_parser(
+        "create",
+        help="create a key for a tenant and print it once",
+        description=(
+            "Generate a random key, append its hashed record to the key file (created if "
+            "missing, mode 0600) and print the key on stdout, once: it is not stored "
+            "anywhere, so keep it now. Needs RECSYS_API_KEY_SECRET, the same secret the "
+            "servers use."
+        ),
+    )
+    create.add_argument("--tenant", required=True, help="the tenant the key acts for")
+    create.add_argument(
+        "--role",
+        dest="roles",
+        action="append",
+        required=True,
+        choices=ROLES,
+        help="viewer: recommend, read config, rules, audit and live metrics; operator: "
+        "also change config and rules; admin: also explain=full; repeat for several",
+    )
+    create.add_argument(
+        "--key-id", metavar="ID", help="name of the key, 1-128 of [A-Za-z0-9._~-] "
+        "(default: key-<8 random hex digits>)"
+    )
+    create.add_argument(
+        "--expires-in-days",
+        type=float,
+        metavar="N",
+        help="the key stops working after N days (default: never)",
+    )
+    create.add_argument("--file", metavar="PATH", help=file_help)
+    listing = keys_sub.add_parser(
+        "list",
+        help="list the keys: key_id, tenant, roles, expiry, revoked",
+        description="List the stored keys (never their hashes).",
+    )
+    listing.add_argument("--file", metavar="PATH", help=file_help)
+    revoke = keys_sub.add_parser(
+        "revoke",
+        help="revoke a key by its key_id",
+        description=(
+            "Mark the key revoked in the key file; servers reading the file refuse it "
+            "(401 RECSYS_AUTH_INVALID) within about 5 s. The record stays, for the audit."
+        ),
+    )
+    revoke.add_argument("key_id", metavar="KEY_ID", help="the key_id shown by `recsys keys list`")
+    revoke.add_argument("--file", metavar="PATH", help=file_help)
 
 
 def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -215,6 +293,31 @@ async def _replay(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if summary.rejected or summary.failed else 0
 
 
+def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    from app.api_keys import create_key, describe, keys_file, render_list
+    from serving.key_file import load_keys, revoke_key
+
+    path = keys_file(settings, args.file)
+    now_ms = time.time_ns() // 1_000_000
+    if args.keys_command == "create":
+        raw, key = create_key(settings, path, args.tenant, args.roles, args.key_id,
+                              args.expires_in_days, now_ms)
+        print(f"created {describe(key, now_ms)} (in {path})", file=sys.stderr)
+        print(raw, flush=True)
+        print("This key is shown once and not stored (the file keeps only its HMAC): "
+              "save it now; send it as the X-API-Key header.", file=sys.stderr)
+    elif args.keys_command == "list":
+        print(render_list(load_keys(path), now_ms))
+    else:
+        before = revoke_key(path, args.key_id)
+        if before.revoked:
+            print(f"{before.key_id} (tenant {before.tenant}) was revoked already")
+        else:
+            print(f"revoked {before.key_id} (tenant {before.tenant}); servers reading {path} "
+                  "refuse it within about 5 s")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -224,6 +327,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _apply_flags(load_settings(), args)
         _configure_logging(settings.log_level)
+        if args.command == "keys":
+            if args.keys_command is None:
+                print(args.keys_help(), end="")
+                return 2
+            return _keys(settings, args)
         if args.command == "settings":
             for key, value in settings.masked().items():
                 print(f"{key}={value}")

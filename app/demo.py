@@ -20,6 +20,7 @@ from app.runtime import Running
 from app.settings import Settings
 from app.simulator import SimulatorConfig, SimulatorSummary, run_simulator
 from app.simulator.arms import EXPERIMENT_ID
+from schemas.errors import ConfigError
 from schemas.producer import EventProducer
 from schemas.registry import open_registry
 
@@ -39,7 +40,13 @@ class DemoOptions:
 
 def demo_settings(settings: Settings) -> Settings:
     """The demo needs one salt for the server's exposures and the simulator's outcomes,
-    so that the history view is keyed by the ids serving looks up."""
+    so that the history view is keyed by the ids serving looks up. Its simulated users
+    call the API in open mode (``X-Org-Id``), so it refuses an API-key file."""
+    if settings.api_keys_file is not None:
+        raise ConfigError(
+            f"recsys up --demo sends its simulated traffic without API keys; unset "
+            f"RECSYS_API_KEYS_FILE (now {settings.api_keys_file}) or run recsys up without --demo"
+        )
     if settings.user_id_salt:
         return settings
     return dataclasses.replace(settings, user_id_salt=DEMO_SALT)

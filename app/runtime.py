@@ -21,7 +21,7 @@ from app.broker import EmbeddedBroker
 from app.faust_app import make_faust_app
 from app.kafka_admin import AdminProbe, ensure_topics
 from app.live_views import FaustCountsView, ShownBackfill
-from app.serve import ServingParts, build_serving_app
+from app.serve import ServingParts, build_serving_app, key_ring
 from app.settings import Settings
 from schemas.codec import AvroCodec
 from schemas.errors import ConfigError
@@ -69,6 +69,7 @@ def live_config(settings: Settings) -> LiveConfig:
 
 async def start_stack(settings: Settings) -> Running:
     """Start everything ``recsys up`` runs and return once the HTTP port listens."""
+    keys = key_ring(settings)  # a bad API-key setup fails before anything starts
     broker = None
     if settings.embedded_broker:
         broker = EmbeddedBroker(settings.kafka_port, log_file=settings.data_dir / "broker.log")
@@ -94,6 +95,7 @@ async def start_stack(settings: Settings) -> Running:
             settings,
             popularity=lambda views: ShownBackfill(views, counts),
             extra_ready={"worker": counts.ready},
+            keys=keys,
         )
         runner = web.AppRunner(serving.app)
         await runner.setup()

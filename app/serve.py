@@ -22,9 +22,11 @@ from schemas.errors import ConfigError
 from schemas.producer import EventProducer
 from schemas.registry import open_registry
 from serving.app import create_app
+from serving.auth import KeyRing
 from serving.config_kafka import KafkaConfigStore
 from serving.deps import ReadyCheck, Resource, ServingDeps, ServingSettings
 from serving.kafka_gauges import KafkaGauges
+from serving.key_reload import FileKeyRing
 from serving.live_reader import LiveReader
 from serving.sink_kafka import KafkaEventSink
 from serving.view_reader import ViewReader
@@ -33,6 +35,19 @@ from serving.views import PopularityView
 log = logging.getLogger(__name__)
 DEV_SALT = "recsys-dev-salt-not-for-production"
 ALL_ROLES = frozenset({"viewer", "operator", "admin"})
+
+
+def key_ring(settings: Settings) -> KeyRing | None:
+    """The API keys of ``RECSYS_API_KEYS_FILE``, followed while serving (``FileKeyRing``);
+    ``None`` without a file: open development mode."""
+    if settings.api_keys_file is None:
+        return None
+    if not settings.api_key_secret:
+        raise ConfigError(
+            f"RECSYS_API_KEYS_FILE={settings.api_keys_file} needs RECSYS_API_KEY_SECRET: the "
+            "stored keys are HMAC-SHA256 hashes under that secret"
+        )
+    return FileKeyRing(settings.api_key_secret, settings.api_keys_file)
 
 
 @dataclass
@@ -50,13 +65,17 @@ async def build_serving_app(
     popularity: Callable[[ViewReader], PopularityView] | None = None,
     extra_ready: dict[str, ReadyCheck] | None = None,
     extra_resources: tuple[Resource, ...] = (),
+    keys: KeyRing | None = None,
 ) -> ServingParts:
     """The full serving app over Kafka-backed views, config store and exposure sink,
     with the live evaluation (``/v1/live/*``, ``/dashboard``) over the live view topic.
 
     ``popularity`` wraps the view reader's popularity (``recsys up`` adds the items its
-    in-process worker has only seen shown).
+    in-process worker has only seen shown). ``keys`` is the key ring when the caller
+    built it already (``recsys up`` does, before it starts a broker); else
+    ``key_ring(settings)``.
     """
+    keys = keys if keys is not None else key_ring(settings)  # a bad key file fails first
     registry = await open_registry(settings.schema_registry_url)
     reader = ViewReader(settings.bootstrap, AvroCodec(registry))
     gauges = KafkaGauges(settings.bootstrap, settings.app_id)  # group id = the Faust app id
@@ -72,10 +91,13 @@ async def build_serving_app(
             "RECSYS_USER_ID_SALT is not set: exposures are pseudonymized with a "
             "development salt, and live history is looked up by raw user ids"
         )
-    log.warning(
-        "no API keys configured: every request may act as admin for the tenant "
-        "named in X-Org-Id (development mode)"
-    )
+    if keys is None:
+        log.warning(
+            "no API keys configured (RECSYS_API_KEYS_FILE): every request may act as admin "
+            "for the tenant named in X-Org-Id (development mode)"
+        )
+    else:
+        log.info("API keys from %s: %d keys", settings.api_keys_file, len(keys.by_hash))
     ready: dict[str, ReadyCheck] = {
         "views": reader.ready,
         "live": live.ready,
@@ -89,10 +111,10 @@ async def build_serving_app(
         history=reader,
         sink=sink,
         config_store=store,
-        keys=None,
+        keys=keys,
         settings=ServingSettings(
             exposure_salt=salt or DEV_SALT,
-            open_roles=ALL_ROLES,
+            open_roles=ALL_ROLES if keys is None else frozenset(),
             history_ids_pseudonymous=salt is not None,
         ),
         ready_checks=ready,

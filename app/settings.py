@@ -44,6 +44,9 @@ class Settings:
     user_id_salt: str | None = field(default=None, repr=False)
     """HMAC-SHA256 key used to pseudonymize user ids before they leave the process."""
     api_key_secret: str | None = field(default=None, repr=False)
+    """HMAC-SHA256 key of the stored API-key hashes (required with ``api_keys_file``)."""
+    api_keys_file: Path | None = None
+    """JSON file of stored API keys (``recsys keys``); unset → open development mode."""
     session_timeout_s: float = 2.0
     """Faust/aiokafka session timeout; the embedded broker waits half of it on a group join."""
     heartbeat_interval_s: float = 0.5
@@ -107,6 +110,11 @@ def _str(env: Mapping[str, str], name: str) -> str | None:
     return raw if raw else None
 
 
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = _str(env, name)
+    return Path(raw) if raw is not None else None
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from ``env`` (default: the process environment)."""
     env = os.environ if env is None else env
@@ -130,6 +138,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         schema_registry_url=_str(env, "RECSYS_SCHEMA_REGISTRY_URL"),
         user_id_salt=_str(env, "RECSYS_USER_ID_SALT"),
         api_key_secret=_str(env, "RECSYS_API_KEY_SECRET"),
+        api_keys_file=_path(env, "RECSYS_API_KEYS_FILE"),
         session_timeout_s=_float(env, "RECSYS_SESSION_TIMEOUT_S", 2.0),
         heartbeat_interval_s=_float(env, "RECSYS_HEARTBEAT_INTERVAL_S", 0.5),
         log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),

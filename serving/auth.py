@@ -5,6 +5,8 @@ tenant and a set of roles (viewer, operator, admin), with optional expiry and
 revocation. The tenant header ``X-Org-Id``, when sent, must name the key's tenant; the
 admin path's ``{tenant_id}`` must too. Without a key ring (open mode, for a trusted
 local network only) the header names the tenant and ``open_roles`` are granted.
+Stored records (``{key_id, key_hash, tenant, roles, expires_at_ms?, revoked?}``) are
+read strictly by ``parse_key_record``; ``serving.key_file`` keeps them in a JSON file.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ ROLES = ("viewer", "operator", "admin")
 READ_ROLES = frozenset(ROLES)
 WRITE_ROLES = frozenset({"operator", "admin"})
 SAFE_TENANT = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
+SAFE_KEY_ID = SAFE_TENANT
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+#: the fields of a stored key record, in the order they are written
+KEY_FIELDS = ("key_id", "key_hash", "tenant", "roles", "expires_at_ms", "revoked")
+_REQUIRED = KEY_FIELDS[:4]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +52,69 @@ class Principal:
         return bool(self.roles & roles)
 
 
+def parse_key_record(n: int, record: object) -> ApiKey:
+    """Stored key record number ``n``: ``{key_id, key_hash, tenant, roles, expires_at_ms?,
+    revoked?}``, strictly (an unknown field is an error: a misspelt ``expires_at_ms``
+    must not make a key immortal). ``ConfigError`` names the record and its key_id."""
+    if not isinstance(record, Mapping):
+        raise ConfigError(f"API key record {n}: must be an object, got {type(record).__name__}")
+    for name in _REQUIRED:
+        if name not in record:
+            raise ConfigError(f"API key record {n}: missing or malformed {name!r}")
+    key_id = record["key_id"]
+    if not isinstance(key_id, str) or not SAFE_KEY_ID.match(key_id):
+        raise ConfigError(f"API key record {n}: key_id must be 1-128 of [A-Za-z0-9._~-], "
+                          f"got {key_id!r}")
+    where = f"API key record {n} ({key_id})"
+    unknown = sorted(set(record) - set(KEY_FIELDS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown fields {unknown}; known: {', '.join(KEY_FIELDS)}")
+    roles = record["roles"]
+    if not isinstance(roles, list | tuple) or not all(isinstance(r, str) for r in roles):
+        raise ConfigError(f"{where}: roles must be a list of role names ({', '.join(ROLES)})")
+    if set(roles) - set(ROLES):
+        raise ConfigError(f"{where}: unknown roles {sorted(set(roles) - set(ROLES))}; "
+                          f"known: {', '.join(ROLES)}")
+    tenant = record["tenant"]
+    if not isinstance(tenant, str) or not SAFE_TENANT.match(tenant):
+        raise ConfigError(f"{where}: bad tenant {tenant!r} (1-128 of [A-Za-z0-9._~-])")
+    key_hash = record["key_hash"]
+    if not isinstance(key_hash, str) or not HEX64.match(key_hash.lower()):
+        raise ConfigError(f"{where}: key_hash must be the 64-hex HMAC-SHA256 of the key")
+    expires = record.get("expires_at_ms")
+    if expires is not None and (isinstance(expires, bool) or not isinstance(expires, int)):
+        raise ConfigError(f"{where}: expires_at_ms must be epoch milliseconds (an integer) "
+                          f"or null, got {expires!r}")
+    revoked = record.get("revoked", False)
+    if not isinstance(revoked, bool):
+        raise ConfigError(f"{where}: revoked must be true or false, got {revoked!r}")
+    return ApiKey(key_id, key_hash.lower(), tenant, frozenset(roles), expires, revoked)
+
+
+def parse_key_records(records: Iterable[object]) -> list[ApiKey]:
+    """Every record parsed; a key_id or a key (its hash) used twice is an error too."""
+    keys: list[ApiKey] = []
+    ids: dict[str, int] = {}
+    hashes: dict[str, int] = {}
+    for n, record in enumerate(records):
+        key = parse_key_record(n, record)
+        where = f"API key record {n} ({key.key_id})"
+        if key.key_id in ids:
+            raise ConfigError(f"{where}: key_id is used by record {ids[key.key_id]} too")
+        if key.key_hash in hashes:
+            raise ConfigError(f"{where}: the same key as record {hashes[key.key_hash]}")
+        ids[key.key_id], hashes[key.key_hash] = n, n
+        keys.append(key)
+    return keys
+
+
+def key_record(key: ApiKey) -> dict[str, Any]:
+    """The stored form of a key (``parse_key_record`` reads it back)."""
+    return {"key_id": key.key_id, "key_hash": key.key_hash, "tenant": key.tenant,
+            "roles": [r for r in ROLES if r in key.roles], "expires_at_ms": key.expires_at_ms,
+            "revoked": key.revoked}
+
+
 def hash_key(raw: str, secret: str) -> str:
     if not secret:
         raise ConfigError("the API key hash secret must be a non-empty string")
@@ -60,26 +130,10 @@ class KeyRing:
         self.by_hash = {k.key_hash: k for k in keys}
 
     @classmethod
-    def from_records(cls, secret: str, records: Iterable[Mapping[str, Any]]) -> KeyRing:
-        """Keys as stored (never raw): ``{key_id, key_hash, tenant, roles, expires_at_ms?,
-        revoked?}`` each, e.g. from a JSON file or a secret store; ``ConfigError`` names
-        the first bad record."""
-        keys = []
-        for n, r in enumerate(records):
-            try:
-                roles = frozenset(r["roles"])
-                key = ApiKey(str(r["key_id"]), str(r["key_hash"]).lower(), str(r["tenant"]),
-                             roles, r.get("expires_at_ms"), bool(r.get("revoked", False)))
-            except (KeyError, TypeError) as exc:
-                raise ConfigError(f"API key record {n}: missing or malformed {exc}") from exc
-            if roles - set(ROLES) or not SAFE_TENANT.match(key.tenant):
-                raise ConfigError(f"API key record {n} ({key.key_id}): unknown roles "
-                                  f"{sorted(roles - set(ROLES))} or bad tenant {key.tenant!r}")
-            if len(key.key_hash) != 64:
-                raise ConfigError(f"API key record {n} ({key.key_id}): key_hash must be the "
-                                  "64-hex HMAC-SHA256 of the key")
-            keys.append(key)
-        return cls(secret, keys)
+    def from_records(cls, secret: str, records: Iterable[object]) -> KeyRing:
+        """Keys as stored (never raw), e.g. from a JSON file or a secret store;
+        ``ConfigError`` names the first bad record (``parse_key_records``)."""
+        return cls(secret, parse_key_records(records))
 
     def add(self, raw: str, tenant: str, roles: Iterable[str], *, key_id: str | None = None,
             expires_at_ms: int | None = None) -> ApiKey:

@@ -47,3 +47,10 @@ def test_secrets_are_masked_when_printed():
 def test_bad_settings_name_the_variable(env, message):
     with pytest.raises(ConfigError, match=message):
         load_settings(env)
+
+
+def test_settings_read_the_key_file_path(tmp_path: Path):
+    s = load_settings({"RECSYS_API_KEYS_FILE": str(tmp_path / "k.json")})
+    assert s.api_keys_file == tmp_path / "k.json"
+    assert load_settings({}).api_keys_file is None
+    assert s.masked()["api_keys_file"] == str(tmp_path / "k.json")  # a path, not a secret
