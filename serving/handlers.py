@@ -13,7 +13,6 @@ from aiohttp import web
 from schemas.errors import ServingError
 from schemas.timestamps import ms_to_rfc3339
 from serving.deps import ServingSettings
-from serving.engine.candidates import CatalogFill
 from serving.engine.model import RankQuery, RankResult, ViewSet
 from serving.engine.pipeline import rank
 from serving.engine.warnings import ordered
@@ -26,7 +25,6 @@ from serving.request import RecommendRequest, parse_recommend
 from serving.similar import parse_similar, similar
 from serving.tenant_config import CATALOG_FALLBACK, TenantConfig, VariantOverride, enforce_limits
 from serving.tenants import TenantState
-from serving.views import PopularityView
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -123,19 +121,10 @@ def _rank(request: web.Request, req: RecommendRequest, state: TenantState,
         exclude_ids=req.exclude_ids, required_tags=req.required_tags,
         forbidden_tags=req.forbidden_tags, max_per_tag=req.max_per_tag, rules=state.rules,
         include_reasons=req.include_reasons, explain=req.explain,
+        catalog_fill=state.config.flag(CATALOG_FALLBACK, True),
     )
-    popularity: PopularityView = deps.popularity
-    fill: CatalogFill | None = None
-    # only an empty namespace gets the wrapper: the engine keeps the view's own fast paths
-    if state.config.flag(CATALOG_FALLBACK, True) and not popularity.top(
-            tenant, req.surface, 1, now_ms):
-        fill = CatalogFill(deps.popularity, deps.catalog)
-        popularity = fill
-    views = ViewSet(popularity, deps.covisitation, deps.catalog, deps.history)
-    result = rank(query, views, deps.settings.engine)
-    if fill is not None:
-        result = fill.mark(result, tenant, req.surface)
-    return result, model
+    views = ViewSet(deps.popularity, deps.covisitation, deps.catalog, deps.history)
+    return rank(query, views, deps.settings.engine), model
 
 
 async def recommend(request: web.Request) -> web.StreamResponse:

@@ -147,8 +147,8 @@ EXPERIMENT["description"] = (
 CONFIG = _obj({
     "weights": CONFIG_WEIGHTS,
     "flags": {"type": "object", "additionalProperties": {"type": "boolean"},
-              "description": "catalog_fallback (default true): fill a namespace without "
-                             "popularity from the catalog"},
+              "description": "catalog_fallback (default true): top a candidate pool "
+                             "smaller than k up with the tenant's newest catalog items"},
     "limits": _obj({"max_k": COUNT, "max_exclude_ids": COUNT}),
     "algo": _text(64),
     "experiments": {"type": "object", "maxProperties": MAX_EXPERIMENTS,

@@ -21,7 +21,8 @@ at least two variants. A variant's ``weights`` replace the tenant weights as a w
 strictly) replaces the tenant ``algo``. Variants are kept in name order, so the
 assignment does not depend on the document's key order.
 
-Flags: ``catalog_fallback`` (default true) fills an empty namespace from the catalog.
+Flags: ``catalog_fallback`` (default true) tops a candidate pool smaller than k up with
+the tenant's newest catalog items (``serving.engine.catalog_fill``).
 """
 
 from __future__ import annotations

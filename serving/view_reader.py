@@ -6,7 +6,8 @@ following them. It reports "caught up" once it has reached the high-water marks 
 at start — taken from fetch responses (``schemas.highwater``), which are exact on every
 broker, unlike ListOffsets on the embedded one.
 
-It implements ``PopularityView``, ``CovisitationView``, ``CatalogView`` and
+It implements ``PopularityView``, ``CovisitationView``, ``CatalogView`` (with
+``CatalogListing``: a newest-first order per tenant kept by ``serving.catalog_order``) and
 ``HistoryView`` of ``serving.views``.
 """
 
@@ -38,6 +39,7 @@ from schemas.views import (
     decode_popularity,
     parse_key,
 )
+from serving.catalog_order import NewestOrder
 from serving.snapshots import PopularitySnapshot
 from serving.views import ItemMeta, ScoredItem
 
@@ -62,6 +64,8 @@ class ViewState:
     covisitation: dict[tuple[str, str, str], list[tuple[str, int]]] = field(default_factory=dict)
     history: dict[tuple[str, str], list[tuple[str, int]]] = field(default_factory=dict)
     catalog: dict[tuple[str, str], ItemMeta] = field(default_factory=dict)
+    """Change it through ``put_item``/``drop_item``: they keep ``newest`` in step."""
+    newest_orders: dict[str, NewestOrder] = field(default_factory=dict)
 
     def put_popularity(self, tenant: str, surface: str, partition: int, raw: bytes) -> None:
         self.half_life_ms, entries = decode_popularity(raw)
@@ -85,6 +89,25 @@ class ViewState:
 
     def get(self, tenant: str, item_id: str) -> ItemMeta | None:
         return self.catalog.get((tenant, item_id))
+
+    def newest(self, tenant: str, n: int) -> list[ItemMeta]:
+        order = self.newest_orders.get(tenant)
+        if order is None:
+            return []
+        catalog = self.catalog
+        return [catalog[(tenant, item)] for item in order.newest(n)]
+
+    def put_item(self, tenant: str, meta: ItemMeta) -> None:
+        self.catalog[(tenant, meta.item_id)] = meta
+        self.newest_orders.setdefault(tenant, NewestOrder()).put(meta)
+
+    def drop_item(self, item_id: str) -> None:
+        """A tombstone: the item leaves the catalog of every tenant (the key is item_id)."""
+        for key in [k for k in self.catalog if k[1] == item_id]:
+            del self.catalog[key]
+            order = self.newest_orders.get(key[0])
+            if order is not None:
+                order.drop(item_id)
 
     # --- bulk reads (serving.views.BulkViews): the same answers without an object each ---
 
@@ -132,9 +155,7 @@ class ViewState:
     def _apply_item(self, record: ConsumerRecord[bytes, bytes], codec: AvroCodec) -> None:
         if record.value is None:  # tombstone: the item left the catalog
             if record.key is not None:
-                item_id = record.key.decode()
-                for key in [k for k in self.catalog if k[1] == item_id]:
-                    del self.catalog[key]
+                self.drop_item(record.key.decode())
             return
         try:
             item = codec.decode(record.value, expected="item.v1")
@@ -143,9 +164,9 @@ class ViewState:
         if not isinstance(item, Item):
             return
         tags = frozenset(t.strip().lower() for t in item.tags if t.strip())
-        self.catalog[(item.tenant, item.item_id)] = ItemMeta(
+        self.put_item(item.tenant, ItemMeta(
             item.item_id, tags, item.price, item.timestamp_ms, item.available
-        )
+        ))
 
 
 class ViewReader(ViewState):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,16 @@ class CatalogView(Protocol):
     def get(self, tenant: str, item_id: str) -> ItemMeta | None: ...
 
 
+@runtime_checkable
+class CatalogListing(Protocol):
+    """A catalog that can also list a tenant's newest items (for the catalog fallback,
+    ``serving.engine.catalog_fill``); a catalog without it gets no fallback."""
+
+    def newest(self, tenant: str, n: int) -> list[ItemMeta]:
+        """Up to ``n`` available items: ``created_at`` desc, undated last, item_id asc."""
+        ...
+
+
 class HistoryView(Protocol):
     def recent(self, tenant: str, user_id: str, n: int) -> list[tuple[str, int]]:
         """Up to ``n`` (item_id, ts_ms) the user engaged with, newest first."""
@@ -91,8 +101,16 @@ class BulkViews(Protocol):
     def metas(self, tenant: str, ids: Iterable[str]) -> dict[str, ItemMeta | None]: ...
 
 
+def newest_first(metas: Iterable[ItemMeta], n: int) -> list[ItemMeta]:
+    """The reference listing of ``CatalogListing.newest`` (sorts: for fakes and tests)."""
+    listed = [m for m in metas if m.available]
+    listed.sort(key=lambda m: (m.created_at_ms is None, -(m.created_at_ms or 0), m.item_id))
+    return listed[:max(n, 0)]
+
+
 class InMemoryViews:
-    """One in-memory fake implementing all four view protocols (tests, benches)."""
+    """One in-memory fake implementing all four view protocols and ``CatalogListing``
+    (tests, benches)."""
 
     def __init__(self) -> None:
         self.popularity: dict[tuple[str, str], dict[str, float]] = {}
@@ -115,6 +133,9 @@ class InMemoryViews:
 
     def get(self, tenant: str, item_id: str) -> ItemMeta | None:
         return self.catalog.get((tenant, item_id))
+
+    def newest(self, tenant: str, n: int) -> list[ItemMeta]:
+        return newest_first((m for (t, _), m in self.catalog.items() if t == tenant), n)
 
     def recent(self, tenant: str, user_id: str, n: int) -> list[tuple[str, int]]:
         return list(self.history.get((tenant, user_id), []))[:n]

@@ -15,38 +15,33 @@ The pool is the union of
 In ``cooc`` mode the pool is the neighbours only, falling back to popularity when empty.
 Explicit and history anchors are seeds, not candidates of their own neighbour lists.
 
-``CatalogFill`` (ours; tenant flag ``catalog_fallback``, default on) stands in for the
-popularity view of a namespace that has no popularity yet: its newest catalog items
-enter the pool with popularity 0 (so score 0, ordered by item_id by the final sort),
-carry the reason ``catalog_fallback`` and the response a ``SIGNAL_UNAVAILABLE``
-warning. It needs a catalog that implements ``CatalogListing``.
+A pool with fewer than k candidates is topped up with the tenant's newest catalog items
+when ``query.catalog_fill`` is on (ours, ``serving.engine.catalog_fill``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
 
-from serving.engine.model import EngineSettings, RankQuery, RankResult, ViewSet
+from serving.engine.catalog_fill import catalog_fill
+from serving.engine.model import EngineSettings, RankQuery, ViewSet
 from serving.engine.reads import neighbour_pairs, popularity_of, top_popularity
 from serving.engine.scoring import Signals
-from serving.engine.warnings import ServingWarning, ordered
-from serving.views import CatalogView, ItemMeta, PopularityView, ScoredItem
-
-CATALOG_REASON = "catalog_fallback"
+from serving.engine.warnings import ServingWarning
 
 
 @dataclass(slots=True)
 class Pool:
     """The candidates in pool order with their popularity (``pop``), and the
-    co-visitation count of every neighbour seen (``cooc``: pool items or not)."""
+    co-visitation count of every neighbour seen (``cooc``: pool items or not);
+    ``filled`` are the pool items the catalog fallback added."""
 
     pop: dict[str, float]
     cooc: dict[str, float] = field(default_factory=dict)
     anchors: tuple[str, ...] = ()
     anchor_source: str = "none"  # explicit | history | none
     warnings: list[ServingWarning] = field(default_factory=list)
+    filled: tuple[str, ...] = ()
 
     def signals(self, item: str) -> Signals:
         return Signals(pop=self.pop.get(item, 0.0), cooc=self.cooc.get(item, 0.0))
@@ -130,83 +125,30 @@ def generate(query: RankQuery, views: ViewSet, settings: EngineSettings) -> Pool
                                        "collaborative unavailable: no collaborative view"))
 
     fanout = max(settings.fanout_factor * query.k, settings.popularity_fanout)
+    wanted = fanout + len(query.exclude_ids)
     pop: dict[str, float] = {}
     admitted = neighbours
     if len(neighbours) > fanout:
         admitted = dict(sorted(neighbours.items(), key=lambda kv: (-kv[1], kv[0]))[:fanout])
+    popularity_empty = False
     if query.mode == "cooc" and neighbours:
         neighbours = admitted
     else:
-        pop = dict(top_popularity(views.popularity, query.tenant, query.surface,
-                                  fanout + len(query.exclude_ids), query.now_ms))
+        pop = dict(top_popularity(views.popularity, query.tenant, query.surface, wanted,
+                                  query.now_ms))
+        popularity_empty = not pop
     extra = [i for i in admitted if i not in pop]
     extra += [i for i in query.include_ids if i not in pop and i not in admitted
               and _known(query, views, i)]
+    filled: tuple[str, ...] = ()
+    # the common case, a pool of k or more outside the exclusions, costs one comparison
+    if query.catalog_fill and len(pop) + len(extra) < query.k + len(query.exclude_ids):
+        filled, fill_warning = catalog_fill(query, views.catalog, {*pop, *extra}, wanted,
+                                            popularity_empty)
+        if fill_warning is not None:
+            warnings.append(fill_warning)
+        extra += filled
     if extra:
         pop.update(popularity_of(views.popularity, query.tenant, query.surface, extra,
                                  query.now_ms))
-    return Pool(pop, neighbours, anchors, source, warnings)
-
-
-@runtime_checkable
-class CatalogListing(Protocol):
-    """A catalog that can list a tenant's items (for the empty-namespace fallback)."""
-
-    def newest(self, tenant: str, n: int) -> list[ItemMeta]:
-        """Up to ``n`` available items, ``created_at`` desc (undated last), item_id asc."""
-        ...
-
-
-class CatalogFill:
-    """Popularity that lists the catalog, at score 0, for a namespace with none (one
-    request; ``filled`` are the ids it listed)."""
-
-    def __init__(self, popularity: PopularityView, catalog: CatalogView) -> None:
-        self.popularity = popularity
-        self.catalog = catalog
-        self.score = popularity.score  # unchanged: an unpopular item scores 0 anyway
-        self.filled: tuple[str, ...] = ()
-        self.error: str | None = None
-
-    def top(self, tenant: str, surface: str, n: int, now_ms: int) -> list[ScoredItem]:
-        found = self.popularity.top(tenant, surface, n, now_ms)
-        if found or n <= 0 or not isinstance(self.catalog, CatalogListing):
-            return found
-        try:
-            metas = self.catalog.newest(tenant, n)
-        except Exception as exc:  # no fallback then; the warning says why
-            self.error = str(exc)
-            return found
-        self.filled = tuple(m.item_id for m in metas)
-        return [ScoredItem(item, 0.0) for item in self.filled]
-
-    # bulk reads (serving.views.BulkViews), so the wrapped view's fast paths stay in use
-
-    def top_pairs(self, tenant: str, surface: str, n: int,
-                  now_ms: int) -> Sequence[tuple[str, float]]:
-        found = top_popularity(self.popularity, tenant, surface, n, now_ms)
-        if found or n <= 0:
-            return found
-        return [(s.item_id, s.score) for s in self.top(tenant, surface, n, now_ms)]
-
-    def scores_of(self, tenant: str, surface: str, ids: Iterable[str],
-                  now_ms: int) -> dict[str, float]:
-        return popularity_of(self.popularity, tenant, surface, ids, now_ms)
-
-    def mark(self, result: RankResult, tenant: str, surface: str) -> RankResult:
-        """The reason token on the listed items and the warning, when the fill ran."""
-        if self.error is not None:
-            detail = f"popularity unavailable: no popularity for {tenant}/{surface}; " \
-                     f"catalog fallback failed: {self.error}"
-        elif self.filled:
-            detail = f"popularity unavailable: no popularity for {tenant}/{surface} yet; " \
-                     f"{len(self.filled)} candidates from the catalog (newest first, score 0)"
-        else:
-            return result
-        listed = set(self.filled)
-        items = tuple(
-            replace(i, reasons=(CATALOG_REASON, *i.reasons))
-            if i.reasons is not None and i.item_id in listed else i
-            for i in result.items)
-        warning = ServingWarning("SIGNAL_UNAVAILABLE", detail)
-        return replace(result, items=items, warnings=ordered((*result.warnings, warning)))
+    return Pool(pop, neighbours, anchors, source, warnings, filled)

@@ -65,6 +65,8 @@ class RankQuery:
     rules: tuple[Rule, ...] = ()
     include_reasons: bool = False
     explain: str = "none"
+    # tenant flag catalog_fallback: top a short pool up from the catalog (catalog_fill.py)
+    catalog_fill: bool = False
 
 
 @dataclass(frozen=True, slots=True)

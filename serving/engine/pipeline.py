@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Collection
 
 from serving.engine.candidates import generate
+from serving.engine.catalog_fill import CATALOG_REASON
 from serving.engine.constraints import TagPolicy, prefilter, select
 from serving.engine.model import (
     EngineSettings,
@@ -163,17 +164,22 @@ def rank(query: RankQuery, views: ViewSet, settings: EngineSettings | None = Non
                       for n, item in enumerate(final, start=1))
         return RankResult(items, ordered(warnings), anchors=pool.anchors)
     detail = []
+    filled = frozenset(pool.filled)
     for n, item in enumerate(final, start=1):
         # an item the rules injected has no signals, even when prefilter dropped it
         sig = pool.signals(item) if item in kept else _NO_SIGNALS
         tokens = outcome.tokens.get(item, [])
+        reasons = None
+        if query.include_reasons:
+            reasons = reason_tokens(sig, query.weights, tokens, settings.diversity_on)
+            if item in filled:
+                reasons = (CATALOG_REASON, *reasons)
         detail.append(RankedItem(
             item_id=item,
             rank=n,
             score=_finite(scores[item]),
             pinned=item in pinned,
-            reasons=(reason_tokens(sig, query.weights, tokens, settings.diversity_on)
-                     if query.include_reasons else None),
+            reasons=reasons,
             explain=explain_block(query.explain, sig, query.weights, tokens,
                                   query.include_reasons, pool.anchors),
         ))

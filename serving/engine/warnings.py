@@ -15,6 +15,7 @@ CODE_ORDER: tuple[str, ...] = (
     "DEFAULT_APPLIED",
     "SIGNAL_UNAVAILABLE",
     "SIGNAL_PARTIAL",
+    "CATALOG_FALLBACK",  # ours: a short pool topped up from the catalog (catalog_fill.py)
     "RULE_PIN_INJECTED",
     "CONSTRAINTS_FILTERED",
     "TAG_LOOKUP_FAILED",
