@@ -56,6 +56,7 @@ from streams.messages import (
 from streams.overlay import Overlay
 from streams.stages import RequestStage, item_stage, parse_item_key, user_stage
 from streams.state_config import StateConfig
+from streams.timers import quiet_on_stop
 from streams.view_index import ViewIndex
 
 log = logging.getLogger(__name__)
@@ -295,6 +296,7 @@ def register_agents(
             pass
 
     @app.timer(config.publish_interval_s)
+    @quiet_on_stop(app)
     async def publish_views() -> None:
         pops, covis, hist = index.drain()
         for key in pops:
@@ -311,6 +313,7 @@ def register_agents(
             stats.published += 1
 
     @app.timer(TICK_INTERVAL_S)
+    @quiet_on_stop(app)
     async def send_ticks() -> None:
         """Wake each owned request partition so outcomes past the grace are released."""
         now_ms = int(time.time() * 1000)

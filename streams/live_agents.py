@@ -39,6 +39,7 @@ from streams.live.partition import (
     encode_value,
 )
 from streams.overlay import Overlay
+from streams.timers import quiet_on_stop
 
 log = logging.getLogger(__name__)
 LIVE_TICKS_TOPIC = "recsys.internal.live-ticks.v1"
@@ -162,6 +163,7 @@ def register_live_agents(
         return out
 
     @app.timer(config.publish_interval_s)  # type: ignore[untyped-decorator]
+    @quiet_on_stop(app)
     async def publish_live_view() -> None:
         # The snapshots are taken between batches (under the lock, without awaiting);
         # the lock is not held while they are sent, so the agent never waits on it.
@@ -170,6 +172,7 @@ def register_live_agents(
         t.published += await send_all(app, view_name, docs)
 
     @app.timer(TICK_INTERVAL_S)  # type: ignore[untyped-decorator]
+    @quiet_on_stop(app)
     async def send_live_ticks() -> None:
         """Wake each owned partition: release outcomes parked past the wall-clock grace
         on idle partitions and forget expired requests."""
