@@ -16,6 +16,8 @@ Table values are JSON-able lists; see ``streams.dedupe`` for the two exactness c
 
 from __future__ import annotations
 
+import heapq
+
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +67,15 @@ class RequestStage:
     parked: dict[int, dict[str, tuple[int, int]]] = field(default_factory=dict)
     """Per partition, request_id → (event time of its oldest parked outcome, wall time
     it was parked). In memory only: rebuilt from the table after recovery."""
+    due_heap: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+    """Per partition, (event time, request_id) of every ``parked`` entry ever set, oldest
+    first: the watermark releases from its top instead of scanning ``parked`` per event.
+    Entries no longer matching ``parked`` are skipped when they reach the top."""
+
+    def _park(self, partition: int, request_id: str, oldest: int, wall_ms: int) -> None:
+        parked = self.parked.setdefault(partition, {})
+        parked[request_id] = (oldest, parked.get(request_id, (0, wall_ms))[1])
+        heapq.heappush(self.due_heap.setdefault(partition, []), (oldest, request_id))
 
     def _emit_attributed(self, em: Emitter, items: list[attribution.Attributed]) -> None:
         pop = self.config.popularity
@@ -110,8 +121,7 @@ class RequestStage:
         table[o.request_id] = [state.to_json(), value[1], offset]
         if state.pending:
             oldest = min(p.timestamp_ms for p in state.pending)
-            parked = self.parked.setdefault(partition, {})
-            parked[o.request_id] = (oldest, parked.get(o.request_id, (0, wall_ms))[1])
+            self._park(partition, o.request_id, oldest, wall_ms)
         self._advance(table, partition, o.timestamp_ms, em)
         return em.out
 
@@ -120,8 +130,17 @@ class RequestStage:
         mark = max(self.watermark.get(partition, t_ms), t_ms)
         self.watermark[partition] = mark
         limit = mark - self.config.grace_ms
-        due = sorted(r for r, (t, _) in self.parked.get(partition, {}).items() if t < limit)
-        self._release(table, partition, due, em)
+        heap = self.due_heap.get(partition)
+        if not heap or heap[0][0] >= limit:
+            return
+        parked = self.parked.get(partition, {})
+        due: set[str] = set()
+        while heap and heap[0][0] < limit:
+            t, request_id = heapq.heappop(heap)
+            entry = parked.get(request_id)
+            if entry is not None and entry[0] == t:
+                due.add(request_id)
+        self._release(table, partition, sorted(due), em)
 
     def _release(self, table: Table, partition: int, due: list[str], em: Emitter) -> None:
         parked = self.parked.get(partition, {})
@@ -150,12 +169,12 @@ class RequestStage:
     def rebuild(self, table: Table, partition_of: dict[str, int], wall_ms: int) -> None:
         """After recovery: find parked outcomes again (their wait restarts now)."""
         self.parked.clear()
+        self.due_heap.clear()
         for request_id, value in list(table.items()):
             state = attribution.RequestState.from_json(value[0])
             if state.pending and request_id in partition_of:
                 oldest = min(p.timestamp_ms for p in state.pending)
-                entry = (oldest, wall_ms)
-                self.parked.setdefault(partition_of[request_id], {})[request_id] = entry
+                self._park(partition_of[request_id], request_id, oldest, wall_ms)
 
 
 # --- user stage ----------------------------------------------------------------------
