@@ -15,6 +15,11 @@ the JSON Schema semantics Avro types cannot express (``rank >= 1``, ``minLength`
 
 Records written with a different (compatible) version of a schema decode through Avro
 schema resolution: the registry's writer schema, our ``.avsc`` as reader schema.
+
+Records written with our own schema, the hot path of every stream worker, are decoded by
+one function generated per schema (``schemas.event_decoders``): same events, same errors,
+about 3x faster than the generic path (closure reader → dict → ``from_avro`` → ``check``),
+which ``decode_generic`` keeps as the reference and which decodes everything else.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import orjson
 
 from schemas.avro_binary import CompiledSchema, compile_schema
 from schemas.errors import ContractError, DecodeError
+from schemas.event_decoders import ReadEvent, build_decoder
 from schemas.events import EVENT_CLASSES, Event, event_class
 from schemas.registry import (
     LocalRegistry,
@@ -41,6 +47,7 @@ from schemas.registry import (
 MAGIC = 0
 HEADER = struct.Struct(">bI")
 """Magic byte and big-endian unsigned 32-bit schema id."""
+_SCHEMA_ID = struct.Struct(">I")
 
 
 def frame(schema_id: int, body: bytes) -> bytes:
@@ -67,6 +74,8 @@ class AvroCodec:
     def __init__(self, registry: SchemaRegistry | None = None) -> None:
         self.registry: SchemaRegistry = registry if registry is not None else LocalRegistry()
         self._headers: dict[str, bytes] = {}
+        self._decoders: dict[str, tuple[ParsedSchema, ReadEvent | None]] = {}
+        self._resolved: set[int] = set()  # ids decode_async need not resolve again
 
     def _header(self, schema_name: str) -> bytes:
         header = self._headers.get(schema_name)
@@ -99,26 +108,93 @@ class AvroCodec:
         ``expected`` is a schema name (``"exposure.v1"``); a record of another schema is
         rejected. An id this process has not seen raises ``DecodeError`` — with a remote
         registry, use ``decode_async`` (or ``await registry.resolve(id)`` first).
+
+        Bodies written with our own schema go through the generated decoder of
+        ``schemas.event_decoders``; anything else through ``decode_generic``'s path.
         """
         if type(data) is not bytes:  # bytearray / memoryview from other clients
+            data = bytes(data)
+        return self._decode(data, _frame_id(data), expected)
+
+    def _decode(self, data: bytes, schema_id: int, expected: str | None) -> Event:
+        name, writer = self.registry.schema_for(schema_id)
+        if expected is not None and name != expected:
+            raise DecodeError(f"expected {expected}, got {name} (schema id {schema_id})")
+        decoder = self._decoders.get(name)
+        if decoder is None:
+            decoder = self._decoders[name] = _event_decoder(name)
+        ours, read = decoder
+        if read is None or writer is not ours:
+            return _decode_body(data, name, writer)
+        try:
+            event, end, valid = read(data, HEADER.size)
+        except EOFError:
+            raise DecodeError(f"truncated Avro body for {name}") from None
+        except (ValueError, RecursionError) as exc:
+            raise DecodeError(f"corrupt Avro body for {name}: {type(exc).__name__}: {exc}") from exc
+        if end != len(data):
+            raise DecodeError(f"{len(data) - end} trailing byte(s) after the {name} Avro body")
+        # The generated checks only say valid or not; check() lists the reasons.
+        return event if valid else event.check()
+
+    def decode_generic(
+        self, data: bytes | bytearray | memoryview, expected: str | None = None
+    ) -> Event:
+        """``decode`` without generated decoders: closure reader → dict → ``from_avro`` → ``check``.
+
+        The reference the generated decoders are tested against (same events, same errors),
+        and the path of every schema or writer schema they do not cover.
+        """
+        if type(data) is not bytes:
             data = bytes(data)
         schema_id = schema_id_of(data)
         name, writer = self.registry.schema_for(schema_id)
         if expected is not None and name != expected:
             raise DecodeError(f"expected {expected}, got {name} (schema id {schema_id})")
-        record = _read_body(data, name, writer)
-        try:
-            event = event_class(name).from_avro(record)
-        except (KeyError, TypeError) as exc:
-            raise DecodeError(f"{name} record lacks a field: {exc}") from exc
-        return event.check()
+        return _decode_body(data, name, writer)
 
     async def decode_async(
         self, data: bytes | bytearray | memoryview, expected: str | None = None
     ) -> Event:
-        """``decode`` after resolving the frame's schema id with the registry if needed."""
-        await self.registry.resolve(schema_id_of(data))
-        return self.decode(data, expected)
+        """``decode`` after resolving the frame's schema id with the registry if needed.
+
+        An id this codec has resolved once is not resolved again: no await per record.
+        """
+        if type(data) is not bytes:
+            data = bytes(data)
+        schema_id = _frame_id(data)
+        if schema_id not in self._resolved:
+            await self.registry.resolve(schema_id)
+            self._resolved.add(schema_id)
+        return self._decode(data, schema_id, expected)
+
+
+def _frame_id(data: bytes) -> int:
+    """``schema_id_of`` for ``bytes``, with the common case first."""
+    if len(data) < HEADER.size or data[0] != MAGIC:
+        schema_id_of(data)  # raises the DecodeError that says what is wrong
+    schema_id: int = _SCHEMA_ID.unpack_from(data, 1)[0]
+    return schema_id
+
+
+def _decode_body(data: bytes, name: str, writer: ParsedSchema) -> Event:
+    """The generic path: closure reader (or fastavro) → dict → ``from_avro`` → ``check``."""
+    record = _read_body(data, name, writer)
+    try:
+        event = event_class(name).from_avro(record)
+    except (KeyError, TypeError) as exc:
+        raise DecodeError(f"{name} record lacks a field: {exc}") from exc
+    return event.check()
+
+
+def _event_decoder(schema_name: str) -> tuple[ParsedSchema, ReadEvent | None]:
+    """Our parsed schema and the generated reader of ``schema_name`` (``None``: generic path).
+
+    The reader only applies when the writer schema is ours (``writer is`` the parsed schema),
+    and only where the generic path has a compiled reader too (else fastavro reads it all).
+    """
+    decoder = build_decoder(schema_name) if compiled_schema(schema_name) is not None else None
+    return parsed_schema(schema_name), None if decoder is None else decoder.read
 
 
 @functools.cache

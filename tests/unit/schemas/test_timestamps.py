@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from rfc3339_validator import validate_rfc3339
 
 from schemas.errors import ContractError
 from schemas.timestamps import is_rfc3339, ms_to_rfc3339, now_rfc3339, rfc3339_to_ms
-from tests.unit.schemas.strategies import QUICK, rfc3339
+from tests.unit.schemas.strategies import PROPERTY, QUICK, rfc3339
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -66,6 +67,41 @@ def test_every_valid_timestamp_parses_like_datetime(text: str) -> None:
 @given(st.integers(min_value=-(10**12), max_value=10**13))
 def test_milliseconds_format_and_parse_back(ms: int) -> None:
     assert rfc3339_to_ms(ms_to_rfc3339(ms)) == ms
+
+
+@st.composite
+def near_timestamps(draw: st.DrawFn) -> str:
+    """Valid timestamps with one character replaced, inserted or deleted, or none."""
+    text = draw(rfc3339())
+    at = draw(st.integers(0, len(text)))
+    char = draw(st.sampled_from("0123456789-:.TtZz+ \n") | st.characters())
+    how = draw(st.sampled_from(["keep", "replace", "insert", "delete"]))
+    if how == "replace":
+        return text[:at] + char + text[at + 1 :]
+    if how == "insert":
+        return text[:at] + char + text[at:]
+    if how == "delete":
+        return text[:at] + text[at + 1 :]
+    return text
+
+
+@PROPERTY
+@given(near_timestamps() | st.text(max_size=30))
+def test_the_cached_check_answers_like_the_json_schema_format_check(text: str) -> None:
+    expected = bool(validate_rfc3339(text))
+    assert is_rfc3339(text) is expected
+    assert is_rfc3339(text) is expected  # again, from the caches
+
+
+@pytest.mark.parametrize("base", ["2024-02-29T23:59:59.1+23:59", "2023-12-31T00:00:00Z\n"])
+def test_every_one_character_edit_is_judged_like_the_reference(base: str) -> None:
+    alphabet = "0123456789-:.TtZz+ \n"
+    edits = {base[:at] + base[at + 1 :] for at in range(len(base))}
+    for at in range(len(base) + 1):
+        edits |= {base[:at] + c + base[at + 1 :] for c in alphabet}
+        edits |= {base[:at] + c + base[at:] for c in alphabet}
+    for text in sorted(edits):
+        assert is_rfc3339(text) is bool(validate_rfc3339(text)), text
 
 
 def test_now_is_valid() -> None:
