@@ -1,15 +1,17 @@
 """Stream-state throughput, freshness and memory, against baselines measured in the same run.
 
-    .venv/bin/python bench/stream_state.py [--requests 6000] [--fresh-seconds 15]
+    .venv/bin/python -m bench.stream_state [--requests 6000] [--fresh-seconds 15]
 
 Prints, on one embedded broker, for the same prefilled exposure+outcome topics:
   (1) a plain aiokafka consume-and-count loop (the machine's ceiling for one core),
   (2) a no-op Faust agent (Faust's own ceiling),
-  (3) our worker (decode, attribution, popularity, history, co-visitation, views):
-      input events/s through the request stage and through the whole pipeline,
-      and the ratio to (2);
-then freshness (outcome produced → visible in a ViewReader) at a steady 2,000 events/s,
-and bytes of state per co-visitation pair (item-stage table, as the memory store holds it).
+  (3) the stream-state agents (decode, attribution, popularity, history, co-visitation,
+      views): input events/s through the request stage and through the whole pipeline,
+      and the ratio to (2); (3') the full ``recsys worker``, which also runs the live
+      join over the same records (that agent alone: ``bench/live_join.py``);
+then freshness (outcome produced by a child process → visible in a ViewReader's history
+view) at a steady 2,000 events/s for a worker running the stream-state agents, and bytes
+of state per co-visitation pair (item-stage table, as the memory store holds it).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import time
 import tracemalloc
 import uuid
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
@@ -33,10 +36,13 @@ from app.replay import merge_by_time, replay
 from app.runtime import start_worker, state_config
 from app.settings import Settings
 from app.synthetic import generate
+from bench.paced import PacedLog, Sent, run_paced
 from schemas import topics
-from schemas.events import Exposure, Outcome
+from schemas.codec import AvroCodec
+from schemas.events import Exposure
 from schemas.registry import LocalRegistry
 from serving.view_reader import ViewReader
+from streams.agents import register_agents
 from streams.dedupe import Stamp
 from streams.messages import PairMsg
 from streams.stages import item_stage
@@ -104,12 +110,27 @@ async def noop_faust(settings: Settings, total: int) -> float:
     try:
         secs = await wait_count(lambda: count["n"], total)
     finally:
-        await app.stop()
+        await stop_bounded(app)
     return total / secs
 
 
-async def our_worker(settings: Settings, total: int, derived_min: int) -> tuple[float, float]:
-    fapp, tables = await start_worker(settings)
+async def start_state_worker(settings: Settings, *, live: bool) -> tuple[Any, Any]:
+    """``live``: the full ``recsys worker`` (state agents + live join, as ``start_worker``);
+    else the stream-state agents only."""
+    if live:
+        return await start_worker(settings)
+    await ensure_topics(settings.bootstrap, settings.partitions)
+    fapp = make_faust_app(settings)
+    tables = register_agents(
+        fapp, AvroCodec(LocalRegistry()), partitions=settings.partitions,
+        config=state_config(settings),
+    )
+    await fapp.start()
+    return fapp, tables
+
+
+async def our_worker(settings: Settings, total: int, *, live: bool) -> tuple[float, float]:
+    fapp, tables = await start_state_worker(settings, live=live)
     stats = tables.stats
     try:
         request_secs = await wait_count(
@@ -125,56 +146,68 @@ async def our_worker(settings: Settings, total: int, derived_min: int) -> tuple[
             last = now
         pipeline_secs = request_secs + (time.perf_counter() - t0 - 1.0)
     finally:
-        await fapp.stop()
+        await stop_bounded(fapp)
     return total / request_secs, total / max(pipeline_secs, 1e-9)
+
+
+async def stop_bounded(fapp: Any, budget_s: float = 60.0) -> None:
+    """Stop a Faust app, but never hang the bench on it (reported, not hidden)."""
+    try:
+        await asyncio.wait_for(fapp.stop(), budget_s)
+    except TimeoutError:
+        print(f"warning: the worker did not stop within {budget_s:.0f}s", flush=True)
 
 
 async def freshness(
     settings: Settings, broker: EmbeddedBroker, rate: float, seconds: float, seed: int
 ) -> list[float]:
-    log = generate(
-        requests=int(rate * seconds / 1.2),
-        users=400,
-        catalog=500,
-        seed=seed,
-        start_ms=1_800_000_000_000,
-        orphan_rate=0.0,
-        duplicate_rate=0.0,
-    )
-    events = merge_by_time([log.exposures, log.outcomes])
-    fapp, _ = await start_worker(settings)
+    """Outcome produced (from a child process, ``bench.paced``) → in a ``ViewReader``'s
+    history view, for a worker running the stream-state agents."""
+    spec = PacedLog(requests=int(rate * seconds / 1.2), seed=seed)
+    fapp, _ = await start_state_worker(settings, live=False)
     reader = ViewReader(broker.bootstrap)
     await reader.start()
-    sent_at: dict[tuple[str, str, int], float] = {}
-    latencies: list[float] = []
+    # per user, (monotonic time, newest engagement time in the view) whenever it grew: a
+    # history keeps only the last few items, so an outcome counts as visible once its
+    # user's history reached its time (it, or a later engagement, is in the view)
+    progress: dict[str, list[tuple[float, int]]] = {}
 
     async def watch() -> None:
         while True:
-            for (user, item, ts), t_sent in list(sent_at.items()):
-                recent = reader.history.get(("t1", user), [])
-                if any(i == item and t >= ts for i, t in recent):
-                    latencies.append(time.perf_counter() - t_sent)
-                    del sent_at[(user, item, ts)]
-            await asyncio.sleep(0.005)
+            now = time.monotonic()
+            for (_, user), recent in list(reader.history.items()):
+                if recent:
+                    newest = max(t for _, t in recent)
+                    steps = progress.setdefault(user, [])
+                    if not steps or newest > steps[-1][1]:
+                        steps.append((now, newest))
+            await asyncio.sleep(0.01)
+
+    def visible_at(user: str, ts: int) -> float | None:
+        return next((when for when, newest in progress.get(user, ()) if newest >= ts), None)
+
+    def counted(sent: list[Sent]) -> int:
+        return sum(1 for _, u, _i, t in sent if visible_at(u, t) is not None)
 
     watcher = asyncio.create_task(watch())
-
-    def paced() -> object:
-        for e in events:
-            if isinstance(e, Outcome):
-                sent_at[(e.user_id, e.item_id, e.timestamp_ms)] = time.perf_counter()
-            yield e
-
     try:
-        await replay(paced(), broker.bootstrap, registry=LocalRegistry(), rate=rate)  # type: ignore[arg-type]
-        deadline = time.perf_counter() + 20
-        while sent_at and time.perf_counter() < deadline:
-            await asyncio.sleep(0.1)
+        sent = await run_paced(spec, broker.bootstrap, rate)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and counted(sent) < len(sent):
+            await asyncio.sleep(0.5)
     finally:
         watcher.cancel()
         await reader.stop()
-        await fapp.stop()
-    return latencies
+        await stop_bounded(fapp)
+    if counted(sent) < len(sent):
+        print(f"    {len(sent) - counted(sent)} of {len(sent)} outcomes not visible 30 s "
+              "after the last was produced")
+    lags = []
+    for t_sent, user, _item, ts in sent:
+        when = visible_at(user, ts)
+        if when is not None:
+            lags.append(when - t_sent)
+    return lags
 
 
 def bytes_per_pair(pairs: int) -> float:
@@ -233,14 +266,19 @@ async def main() -> None:
                 f"(2) no-op Faust agent            : {noop:10,.0f} events/s  "
                 f"({noop / plain:.1%} of (1))"
             )
-            req, pipe = await our_worker(settings_for(broker, data), total, 0)
+            req, pipe = await our_worker(settings_for(broker, data), total, live=False)
             print(
-                f"(3) our worker, request stage    : {req:10,.0f} events/s  "
+                f"(3) stream-state agents, request stage : {req:10,.0f} events/s  "
                 f"({req / noop:.1%} of (2))"
             )
             print(
-                f"    our worker, whole pipeline   : {pipe:10,.0f} events/s  "
+                f"    stream-state agents, whole pipeline: {pipe:10,.0f} events/s  "
                 f"({pipe / noop:.1%} of (2))"
+            )
+            full, _ = await our_worker(settings_for(broker, data), total, live=True)
+            print(
+                f"(3') full worker (+ live join), request stage: {full:10,.0f} events/s  "
+                f"({full / noop:.1%} of (2))"
             )
 
             lat = await freshness(

@@ -17,7 +17,6 @@ Table values are JSON-able lists; see ``streams.dedupe`` for the two exactness c
 from __future__ import annotations
 
 import heapq
-
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
