@@ -77,10 +77,18 @@ async def build_serving_app(
     """
     keys = keys if keys is not None else key_ring(settings)  # a bad key file fails first
     registry = await open_registry(settings.schema_registry_url)
-    reader = ViewReader(settings.bootstrap, AvroCodec(registry))
+    reader = ViewReader(
+        settings.bootstrap, AvroCodec(registry), fetch_max_wait_ms=settings.fetch_max_wait_ms
+    )
     gauges = KafkaGauges(settings.bootstrap, settings.app_id)  # group id = the Faust app id
-    live = LiveReader(settings.bootstrap, gauges=gauges)
-    store = KafkaConfigStore(settings.bootstrap, replication=settings.replication_factor)
+    live = LiveReader(
+        settings.bootstrap, gauges=gauges, fetch_max_wait_ms=settings.fetch_max_wait_ms
+    )
+    store = KafkaConfigStore(
+        settings.bootstrap,
+        replication=settings.replication_factor,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+    )
     sink = KafkaEventSink(
         EventProducer(settings.bootstrap, registry=registry, client_id="recsys-serving")
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemas.errors import ConfigError
+from schemas.follow import FETCH_MAX_WAIT_MS
 
 SECRET_FIELDS = frozenset({"user_id_salt", "api_key_secret"})
 
@@ -50,6 +51,8 @@ class Settings:
     session_timeout_s: float = 2.0
     """Faust/aiokafka session timeout; the embedded broker waits half of it on a group join."""
     heartbeat_interval_s: float = 0.5
+    fetch_max_wait_ms: int = FETCH_MAX_WAIT_MS
+    """How long a consumer's fetch may wait at the broker (``schemas.follow``)."""
     log_level: str = "INFO"
 
     def masked(self) -> dict[str, str]:
@@ -141,5 +144,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         api_keys_file=_path(env, "RECSYS_API_KEYS_FILE"),
         session_timeout_s=_float(env, "RECSYS_SESSION_TIMEOUT_S", 2.0),
         heartbeat_interval_s=_float(env, "RECSYS_HEARTBEAT_INTERVAL_S", 0.5),
+        fetch_max_wait_ms=_int(env, "RECSYS_FETCH_MAX_WAIT_MS", FETCH_MAX_WAIT_MS, minimum=0),
         log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
     )

@@ -85,18 +85,27 @@ async def lag(settings: Settings, bootstrap: str, rate: float, seconds: float) -
     """Outcome produced (by a producer in a child process) → counted in the live view."""
     spec = PacedLog(requests=int(rate * seconds / 1.2))
     expected = outcomes_of(spec)
-    fapp, _ = await live_worker(settings)
+    fapp, tables = await live_worker(settings)
     reader = LiveReader(bootstrap)
     await reader.start()
-    while not reader.ready():
+    # Traffic starts once the worker consumes every partition (its own wall-clock ticks
+    # reached them all), not during its group join: that backlog would be start-up
+    # time, not the pipeline's lag.
+    while not reader.ready() or len(tables.join.partitions) < settings.partitions:
         await asyncio.sleep(0.05)
     base = reader.overview()["totals"]["outcomes"]
     samples: list[tuple[float, int]] = []
 
     async def watch() -> None:
+        # the merged view is cached until the next snapshot arrives: recount only then,
+        # so the watcher costs the worker beside it next to nothing
+        last, count = None, 0
         while True:
-            samples.append((time.monotonic(), reader.overview()["totals"]["outcomes"] - base))
-            await asyncio.sleep(0.005)
+            merged = reader.merged()
+            if merged is not last:
+                last, count = merged, reader.overview()["totals"]["outcomes"] - base
+            samples.append((time.monotonic(), count))
+            await asyncio.sleep(0.01)
 
     watcher = asyncio.create_task(watch())
     try:

@@ -42,7 +42,7 @@ from schemas.codec import AvroCodec
 from schemas.events import Exposure
 from schemas.registry import LocalRegistry
 from serving.view_reader import ViewReader
-from streams.agents import register_agents
+from streams.agents import TICKS_TOPIC, register_agents
 from streams.dedupe import Stamp
 from streams.messages import PairMsg
 from streams.stages import item_stage
@@ -164,9 +164,13 @@ async def freshness(
     """Outcome produced (from a child process, ``bench.paced``) → in a ``ViewReader``'s
     history view, for a worker running the stream-state agents."""
     spec = PacedLog(requests=int(rate * seconds / 1.2), seed=seed)
-    fapp, _ = await start_state_worker(settings, live=False)
+    fapp, tables = await start_state_worker(settings, live=False)
     reader = ViewReader(broker.bootstrap)
     await reader.start()
+    # Traffic starts once the worker consumes (its wall-clock ticks reached every
+    # partition), not during its group join: that backlog would be start-up time.
+    while tables.stats.processed.get(TICKS_TOPIC, 0) < settings.partitions:
+        await asyncio.sleep(0.05)
     # per user, (monotonic time, newest engagement time in the view) whenever it grew: a
     # history keeps only the last few items, so an outcome counts as visible once its
     # user's history reached its time (it, or a later engagement, is in the view)

@@ -23,6 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from schemas.errors import BrokerError
+from schemas.follow import FETCH_MAX_WAIT_MS
 from schemas.highwater import fetch_highwaters
 from serving.config_state import (
     ConfigState,
@@ -49,8 +50,10 @@ AUDIT_TOPIC = "recsys.audit.v1"
 class KafkaConfigStore:
     def __init__(self, bootstrap: str, *, config_topic: str = CONFIG_TOPIC,
                  audit_topic: str = AUDIT_TOPIC, replication: int = 1,
-                 start_timeout_s: float = 30.0) -> None:
+                 start_timeout_s: float = 30.0,
+                 fetch_max_wait_ms: int = FETCH_MAX_WAIT_MS) -> None:
         self.bootstrap = bootstrap
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self.config_topic = config_topic
         self.audit_topic = audit_topic
         self.replication = replication
@@ -73,7 +76,8 @@ class KafkaConfigStore:
             consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
                                         enable_auto_commit=False,
                                         auto_offset_reset="earliest",
-                                        client_id="recsys-config-reader")
+                                        client_id="recsys-config-reader",
+                                        fetch_max_wait_ms=self.fetch_max_wait_ms)
             await consumer.start()
             self._consumer = consumer
             consumer.assign(tps)

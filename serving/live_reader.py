@@ -41,6 +41,7 @@ from eval.request_ctr import request_ctr
 from eval.stats.srm import SRMResult, srm_test
 from schemas import topics
 from schemas.errors import BrokerError
+from schemas.follow import FETCH_MAX_WAIT_MS
 from schemas.highwater import fetch_highwaters
 
 log = logging.getLogger(__name__)
@@ -345,8 +346,10 @@ class LiveReader:
         *,
         wait_topics_s: float = 60.0,
         gauges: StreamGauges | None = None,
+        fetch_max_wait_ms: int = FETCH_MAX_WAIT_MS,
     ) -> None:
         self.bootstrap = bootstrap
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self.config = experiment_config or default_experiment_config()
         self.wait_topics_s = wait_topics_s
         self.gauges = gauges
@@ -407,6 +410,7 @@ class LiveReader:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             client_id="recsys-live-reader",
+            fetch_max_wait_ms=self.fetch_max_wait_ms,
         )
         await consumer.start()
         try:

@@ -28,6 +28,7 @@ from schemas import topics
 from schemas.codec import AvroCodec
 from schemas.errors import BrokerError, ContractError
 from schemas.events import Item
+from schemas.follow import FETCH_MAX_WAIT_MS
 from schemas.highwater import fetch_highwaters
 from schemas.views import (
     COVISITATION_VIEW,
@@ -173,10 +174,16 @@ class ViewReader(ViewState):
     """``ViewState`` kept current from Kafka by a background task."""
 
     def __init__(
-        self, bootstrap: str, codec: AvroCodec | None = None, *, wait_topics_s: float = 60.0
+        self,
+        bootstrap: str,
+        codec: AvroCodec | None = None,
+        *,
+        wait_topics_s: float = 60.0,
+        fetch_max_wait_ms: int = FETCH_MAX_WAIT_MS,
     ) -> None:
         super().__init__()
         self.bootstrap = bootstrap
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self.wait_topics_s = wait_topics_s
         self.codec = codec or AvroCodec()
         self._consumer: AIOKafkaConsumer | None = None
@@ -192,6 +199,7 @@ class ViewReader(ViewState):
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             client_id="recsys-view-reader",
+            fetch_max_wait_ms=self.fetch_max_wait_ms,
         )
         await consumer.start()
         try:
