@@ -81,7 +81,9 @@ def lags_from(sent: list[float], samples: list[tuple[float, int]]) -> list[float
     return lags
 
 
-async def lag(settings: Settings, bootstrap: str, rate: float, seconds: float) -> list[float]:
+async def lag(
+    settings: Settings, bootstrap: str, rate: float, seconds: float, backlog: int
+) -> list[float]:
     """Outcome produced (by a producer in a child process) → counted in the live view."""
     spec = PacedLog(requests=int(rate * seconds / 1.2))
     expected = outcomes_of(spec)
@@ -89,9 +91,14 @@ async def lag(settings: Settings, bootstrap: str, rate: float, seconds: float) -
     reader = LiveReader(bootstrap)
     await reader.start()
     # Traffic starts once the worker consumes every partition (its own wall-clock ticks
-    # reached them all), not during its group join: that backlog would be start-up
-    # time, not the pipeline's lag.
-    while not reader.ready() or len(tables.join.partitions) < settings.partitions:
+    # reached them all) and has caught up with what the topics already hold (a new
+    # group reads from the start: the throughput phase's prefill), not before: that
+    # backlog would be start-up time, not the pipeline's lag.
+    while (
+        not reader.ready()
+        or len(tables.join.partitions) < settings.partitions
+        or tables.processed < backlog
+    ):
         await asyncio.sleep(0.05)
     base = reader.overview()["totals"]["outcomes"]
     samples: list[tuple[float, int]] = []
@@ -145,8 +152,16 @@ async def main() -> None:
             print(f"(1) no-op Faust agent : {noop:10,.0f} events/s")
             live = await join_rate(settings_for(broker, data), total)
             print(f"(2) live join worker  : {live:10,.0f} events/s  ({live / noop:.1%} of (1))")
-            s1 = settings_for(broker, data).replace(app_id=f"lag-{uuid.uuid4().hex[:6]}")
-            lags = await lag(s1, broker.bootstrap, args.rate, args.seconds)
+        # The lag phase gets a broker of its own: on the first one a new group would
+        # replay the prefill first, and the prefill's event times (a year before the
+        # paced log's) would retire every request it made at the first paced record.
+        broker.stop()
+        broker = EmbeddedBroker(free_port())
+        broker.start()
+        with tempfile.TemporaryDirectory() as tmp:
+            s1 = settings_for(broker, Path(tmp)).replace(app_id=f"lag-{uuid.uuid4().hex[:6]}")
+            await ensure_topics(broker.bootstrap, s1.partitions)
+            lags = await lag(s1, broker.bootstrap, args.rate, args.seconds, 0)
             print(
                 f"lag at {args.rate:,.0f} events/s for {args.seconds:.0f}s, outcome produced → "
                 f"counted in the live view: p50 {pct(lags, 0.5) * 1000:.0f} ms, "

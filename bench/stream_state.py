@@ -159,7 +159,12 @@ async def stop_bounded(fapp: Any, budget_s: float = 60.0) -> None:
 
 
 async def freshness(
-    settings: Settings, broker: EmbeddedBroker, rate: float, seconds: float, seed: int
+    settings: Settings,
+    broker: EmbeddedBroker,
+    rate: float,
+    seconds: float,
+    seed: int,
+    backlog: int,
 ) -> list[float]:
     """Outcome produced (from a child process, ``bench.paced``) → in a ``ViewReader``'s
     history view, for a worker running the stream-state agents."""
@@ -168,8 +173,14 @@ async def freshness(
     reader = ViewReader(broker.bootstrap)
     await reader.start()
     # Traffic starts once the worker consumes (its wall-clock ticks reached every
-    # partition), not during its group join: that backlog would be start-up time.
-    while tables.stats.processed.get(TICKS_TOPIC, 0) < settings.partitions:
+    # partition) and has caught up with what the topics already hold (a new group reads
+    # from the start: the throughput phase's prefill), not before: that backlog would be
+    # start-up time.
+    stats = tables.stats
+    while (
+        stats.processed.get(TICKS_TOPIC, 0) < settings.partitions
+        or sum(stats.processed.get(t, 0) for t in INPUT) < backlog
+    ):
         await asyncio.sleep(0.05)
     # per user, (monotonic time, newest engagement time in the view) whenever it grew: a
     # history keeps only the last few items, so an outcome counts as visible once its
@@ -285,8 +296,17 @@ async def main() -> None:
                 f"({full / noop:.1%} of (2))"
             )
 
+        # Freshness on a broker of its own: on the first one a new group would replay
+        # the prefill first, and the prefill's event times (a year before the paced
+        # log's) would release everything it parked at the first paced record.
+        broker.stop()
+        broker = EmbeddedBroker(free_port())
+        broker.start()
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = settings_for(broker, Path(tmp))
+            await ensure_topics(broker.bootstrap, fresh.partitions)
             lat = await freshness(
-                settings_for(broker, data), broker, args.fresh_rate, args.fresh_seconds, seed=9
+                fresh, broker, args.fresh_rate, args.fresh_seconds, seed=9, backlog=0
             )
             print(
                 f"freshness at {args.fresh_rate:,.0f} events/s, outcome produced → in view: "
