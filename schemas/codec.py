@@ -84,9 +84,14 @@ class AvroCodec:
             self._headers[schema_name] = header
         return header
 
-    def encode(self, event: Event) -> bytes:
-        """Framed Avro bytes of a valid event (``InvalidEventError`` if it is not valid)."""
-        event.check()
+    def encode(self, event: Event, *, checked: bool = False) -> bytes:
+        """Framed Avro bytes of a valid event (``InvalidEventError`` if it is not valid).
+
+        ``checked``: the caller has just validated this very event (``EventProducer``
+        does, to word its error), so the contract check is not run a second time.
+        """
+        if not checked:
+            event.check()
         name = event.SCHEMA
         header = self._header(name)
         compiled = compiled_schema(name)

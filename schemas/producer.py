@@ -254,7 +254,8 @@ class EventProducer:
         if reasons:
             raise InvalidEventError(event.SCHEMA, self._redact(reasons, event))
         event = self._pseudonymized(event)
-        data = self.codec.encode(event)
+        # validated above; the pseudonym only swaps user_id for its HMAC hex (still valid)
+        data = self.codec.encode(event, checked=True)
         key = event.key()
         topic = self.topics[event.SCHEMA]
         producer = self._producer

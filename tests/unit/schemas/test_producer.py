@@ -376,3 +376,17 @@ def test_the_failure_list_is_bounded_but_the_counter_is_not() -> None:
         producer._record_failure(f"r{n}", "t", OSError("x"))
     assert producer.failed == 5
     assert [k for k, _, _ in producer.failures] == ["r3", "r4"]
+
+
+def test_encode_skips_only_a_check_the_caller_already_ran() -> None:
+    # EventProducer validates each event before it pseudonymizes it; encode(checked=True)
+    # must give the bytes of a checked encode, and an unchecked encode still refuses.
+    from schemas.pseudonym import pseudonymize
+
+    codec = AvroCodec()
+    valid = Exposure("r1", pseudonymize("u1", "salt"), "2025-01-01T00:00:00Z",
+                     (ExposureItem("i1", 1),), {"tenant": "t1"})
+    assert codec.encode(valid, checked=True) == codec.encode(valid)
+    bad = Exposure("r1", "u1", "not a time", (ExposureItem("i1", 1),), {"tenant": "t1"})
+    with pytest.raises(InvalidEventError):
+        codec.encode(bad)
