@@ -47,12 +47,6 @@ def _events(spec: PacedLog) -> list[Any]:
     return merge_by_time([log.exposures, log.outcomes])
 
 
-def outcomes_of(spec: PacedLog) -> int:
-    from schemas.events import Outcome
-
-    return sum(isinstance(e, Outcome) for e in _events(spec))
-
-
 def _child(spec: PacedLog, bootstrap: str, rate: float, out: Any) -> None:
     from app.replay import replay
     from schemas.events import Outcome
