@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import io
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import fastavro
@@ -131,14 +132,8 @@ class AvroCodec:
         ours, read = decoder
         if read is None or writer is not ours:
             return _decode_body(data, name, writer)
-        try:
-            event, end, valid = read(data, HEADER.size)
-        except EOFError:
-            raise DecodeError(f"truncated Avro body for {name}") from None
-        except (ValueError, RecursionError) as exc:
-            raise DecodeError(f"corrupt Avro body for {name}: {type(exc).__name__}: {exc}") from exc
-        if end != len(data):
-            raise DecodeError(f"{len(data) - end} trailing byte(s) after the {name} Avro body")
+        event: Event
+        event, _, valid = _read_whole(read, data, name)
         # The generated checks only say valid or not; check() lists the reasons.
         return event if valid else event.check()
 
@@ -208,19 +203,26 @@ def compiled_schema(schema_name: str) -> CompiledSchema | None:
     return compile_schema(avro_schema_doc(schema_name))
 
 
+def _read_whole(read: Callable[[bytes, int], Any], data: bytes, name: str) -> Any:
+    """``read(data, offset)`` of a body after the frame header — a tuple whose second item
+    is the end offset — with its failures as ``DecodeError``, and trailing bytes refused."""
+    try:
+        out = read(data, HEADER.size)
+    except EOFError:
+        raise DecodeError(f"truncated Avro body for {name}") from None
+    except (ValueError, RecursionError) as exc:
+        raise DecodeError(f"corrupt Avro body for {name}: {type(exc).__name__}: {exc}") from exc
+    end = out[1]
+    if end != len(data):
+        raise DecodeError(f"{len(data) - end} trailing byte(s) after the {name} Avro body")
+    return out
+
+
 def _read_body(data: bytes, name: str, writer: ParsedSchema) -> dict[str, Any]:
     reader = parsed_schema(name)
     compiled = compiled_schema(name) if writer is reader else None
     if compiled is not None:
-        try:
-            record, end = compiled.read(data, HEADER.size)
-        except EOFError:
-            raise DecodeError(f"truncated Avro body for {name}") from None
-        except (ValueError, RecursionError) as exc:
-            raise DecodeError(f"corrupt Avro body for {name}: {type(exc).__name__}: {exc}") from exc
-        if end != len(data):
-            raise DecodeError(f"{len(data) - end} trailing byte(s) after the {name} Avro body")
-        result: dict[str, Any] = record
+        result: dict[str, Any] = _read_whole(compiled.read, data, name)[0]
         return result
     buf = io.BytesIO(data)
     buf.seek(HEADER.size)

@@ -295,34 +295,32 @@ class _Generator:
         if branch is None or branch not in _INLINE_OPTIONAL:
             self.value(d, target, node, json_node, required)
             return
-        e = self.emit
         b = self.src.fresh("branch")
-        e(d, f"{b} = data[pos]")
-        e(d, "pos += 1")
+        self.emit(d, f"{b} = data[pos]")
+        self.emit(d, "pos += 1")
+        self.union_arms(d, b, 2, "union branch byte", target, branch, json_node, required)
+
+    def union_arms(self, d: int, b: str, present: int, what: str, target: str, branch: Any,
+                   json_node: Any, required: bool) -> None:
+        """``null | branch`` once the union's index is read into ``b``: 0 is null, ``present``
+        is index 1 as read (2 as a raw zigzag byte, 1 as a decoded long), else corrupt."""
+        e = self.emit
         e(d, f"if {b} == 0:")
         e(d + 1, f"{target} = None")
         if required:
             e(d + 1, "ok = False")
-        e(d, f"elif {b} == 2:")
+        e(d, f"elif {b} == {present}:")
         self.value(d + 1, target, branch, json_node)
         e(d, "else:")
-        e(d + 1, f'raise ValueError(f"union branch byte {{{b}}} out of range")')
+        e(d + 1, f'raise ValueError(f"{what} {{{b}}} out of range")')
 
     def value(self, d: int, target: str, node: Any, json_node: Any, required: bool = True) -> None:
         """Any value; ``required``: a null here breaks the contract."""
-        e = self.emit
         branch = _optional_branch(node)
         if branch is not None:
             b = self.src.fresh("branch")
             self.varint(d, b)
-            e(d, f"if {b} == 0:")
-            e(d + 1, f"{target} = None")
-            if required:
-                e(d + 1, "ok = False")
-            e(d, f"elif {b} == 1:")
-            self.value(d + 1, target, branch, json_node)
-            e(d, "else:")
-            e(d + 1, f'raise ValueError(f"union branch {{{b}}} out of range")')
+            self.union_arms(d, b, 1, "union branch", target, branch, json_node, required)
             return
         kind = _avro_kind(node)
         rules = _rules(json_node, kind)
