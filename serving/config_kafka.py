@@ -40,6 +40,7 @@ from serving.config_store import (
     audit_for_write,
     check_if_match,
 )
+from serving.tasks import cancel_and_wait
 from serving.tenant_config import content_etag
 
 log = logging.getLogger(__name__)
@@ -89,11 +90,8 @@ class KafkaConfigStore:
         self._task = asyncio.create_task(self._follow(), name="config-store")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         for client in (self._consumer, self._producer):
             if client is not None:
                 with contextlib.suppress(KafkaError):

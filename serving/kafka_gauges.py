@@ -45,6 +45,7 @@ from aiokafka.errors import KafkaError
 from schemas import topics
 from schemas.errors import BrokerError
 from schemas.highwater import fetch_highwaters
+from serving.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 K = TypeVar("K")
@@ -163,11 +164,8 @@ class KafkaGauges:
             self._task = asyncio.create_task(self._run(), name="kafka-gauges")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self._close()
 
     # -- reading --

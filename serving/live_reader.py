@@ -16,7 +16,6 @@ broker); a reader built without one reports 0 for both.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import logging
@@ -43,6 +42,7 @@ from schemas import topics
 from schemas.errors import BrokerError
 from schemas.follow import FETCH_MAX_WAIT_MS
 from schemas.highwater import fetch_highwaters
+from serving.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 Key = tuple[Any, ...]
@@ -467,9 +467,6 @@ class LiveReader:
         return self._consumer is not None and not self._lagging
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         if self._consumer is not None:
             await self._consumer.stop()

@@ -15,6 +15,7 @@ import logging
 from typing import Any, Protocol
 
 from schemas.events import Event
+from serving.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +101,7 @@ class QueueSink:
         if self._task is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.queue.join(), timeout=5.0)
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         try:
             await self.publisher.flush()

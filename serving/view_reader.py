@@ -14,7 +14,6 @@ It implements ``PopularityView``, ``CovisitationView``, ``CatalogView`` (with
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 from collections.abc import Iterable
@@ -42,6 +41,7 @@ from schemas.views import (
 )
 from serving.catalog_order import NewestOrder
 from serving.snapshots import PopularitySnapshot
+from serving.tasks import cancel_and_wait
 from serving.views import ItemMeta, ScoredItem
 
 log = logging.getLogger(__name__)
@@ -273,9 +273,6 @@ class ViewReader(ViewState):
         return self.caught_up()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         if self._consumer is not None:
             await self._consumer.stop()
