@@ -84,6 +84,8 @@ async def run_demo(
             emit(live_line(running, started, rate, tenant))
 
     await producer.start()
+    emit(f"recsys up --demo: the demo tenant's dashboard at "
+         f"{running.base_url}/dashboard#tenant={tenant}")
     reporter = asyncio.create_task(report())
     try:
         return await run_simulator(

@@ -104,6 +104,7 @@ async def test_demo_traffic_is_learned_and_live_equals_offline(tmp_path: Path) -
         assert overview["totals"]["exposures"] >= summary.answered
         assert overview["totals"]["outcome_join_rate"] > 0.95
         assert any(line.startswith("live ") and " B ctr " in line for line in lines), lines
+        assert f"{running.base_url}/dashboard#tenant={options.config.tenant}" in lines[0], lines
 
         # The stream learned from the traffic: co-visitation neighbours exist.
         views = running.serving.views  # type: ignore[union-attr]
