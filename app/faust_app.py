@@ -4,11 +4,16 @@ Three deliberate changes to Faust. Its producer flush (run before every offset c
 returns only when every record handed to it is acknowledged (``_DrainingProducer``).
 Input partitions without a committed offset are read from their start after a
 rebalance (``seek_to_committed``), not from wherever the client's fetcher got to.
-And table recovery,
+Table recovery,
 which asks for each changelog partition's end offset, no longer trusts ListOffsets
 alone: the embedded broker under-reports it (see ``schemas.highwater``), which made a
 restarted worker stop recovering a few records early. Our consumer thread takes the
 larger of ListOffsets and the fetch response's high-water mark, exact on every broker.
+And a rebalance that arrives while the app stops closes the consumer in order on the
+consumer's own loop (``close_in_order``): Faust closes its client and its group
+coordinator at the same time on the app's loop, so the coordinator's LeaveGroup could
+open a fresh connection on the already closed client, which nobody closed again (a
+CI run failed on that "Unclosed AIOKafkaConnection" at garbage collection).
 """
 
 from __future__ import annotations
@@ -38,6 +43,13 @@ class _FetchHighwaterThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = self.fetch_max_wait_ms
         return consumer
+
+    def close(self) -> None:
+        """Close for shutdown, in order, on the loop the consumer runs on."""
+        consumer = self._consumer
+        if consumer is not None:
+            consumer._closed = True
+            close_in_order(consumer, self.thread_loop)
 
     async def seek_to_committed(self) -> Mapping[Any, int]:
         """Seek to the committed offsets, and partitions without one to their start.
@@ -71,6 +83,22 @@ class _FetchHighwaterThread(faust_aiokafka.AIOKafkaConsumerThread):
             tp: max(listed.get(tp, 0), fetched[TopicPartition(tp.topic, tp.partition)])
             for tp in partitions
         }
+
+
+def close_in_order(consumer: Any, loop: asyncio.AbstractEventLoop) -> None:
+    """Schedule the group coordinator's close, then the client's, on ``loop``.
+
+    Nothing is scheduled on a loop that no longer runs: the consumer thread's own
+    stop closes the consumer then, and a coroutine handed to a stopped loop would
+    never run (nor be awaited).
+    """
+
+    async def close() -> None:
+        await consumer._coordinator.close()
+        await consumer._client.close()
+
+    if loop.is_running() and not loop.is_closed():
+        asyncio.run_coroutine_threadsafe(close(), loop)
 
 
 class _DrainingProducer(faust_aiokafka.Producer):
