@@ -101,7 +101,8 @@ def distributions(
     n_items = max(n_items, int(cases.relevant_items.max(initial=-1)) + 1, 1)
     seg_of_entry = segment[case_of_entry]
     keys = seg_of_entry * n_items + items
-    if segments * n_items <= DENSE_PAIRS:
+    dense = segments * n_items <= DENSE_PAIRS
+    if dense:
         pair_keys: IntArray = np.arange(segments * n_items)
         pair = keys
     else:
@@ -114,12 +115,11 @@ def distributions(
         for k in set(ks)
     }
     # first appearance of each (segment, item): its first entry, in entry order
-    first = np.full(pairs, entries, dtype=np.int64)
-    np.minimum.at(first, pair, np.arange(entries))
-    first_entries = np.flatnonzero(first[pair] == np.arange(entries))
-    by_segment = np.argsort(seg_of_entry[first_entries], kind="stable")
+    first_entries = np.flatnonzero(first_of(pair, pairs)[pair] == np.arange(entries))
+    by_segment = stable_order(seg_of_entry[first_entries], segments)
     ordered = pair[first_entries[by_segment]]  # pairs: segment-major, first-appearance order
-    ordered_segment = pair_keys[ordered] // n_items
+    ordered_keys = ordered if dense else pair_keys[ordered]
+    ordered_segment = ordered_keys // n_items
     bounds = np.searchsorted(ordered_segment, np.arange(segments + 1))
     # relevant items outside every list of their segment widen its universe
     rel_keys = np.unique(segment[cases.relevant_cases] * n_items + cases.relevant_items)
@@ -139,22 +139,21 @@ def distributions(
         )
         for s, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
     ]
-    return per_segment, _overall(ordered, pair_keys, n_items, items, position, cases, ks)
+    return per_segment, _overall(ordered_keys % n_items, n_items, items, position, cases, ks)
 
 
 def _overall(
-    ordered: IntArray,
-    pair_keys: IntArray,
+    sequence: IntArray,
     n_items: int,
     items: IntArray,
     position: IntArray,
     cases: CaseColumns,
     ks: Sequence[int],
 ) -> Distribution:
-    """All cases: segment tallies merged in segment order (first sight wins the position)."""
-    sequence = pair_keys[ordered] % n_items
-    first = np.full(n_items, len(sequence), dtype=np.int64)
-    np.minimum.at(first, sequence, np.arange(len(sequence)))
+    """All cases: segment tallies merged in segment order (first sight wins the position).
+
+    ``sequence``: the items of the segments' tallies, segment after segment."""
+    first = first_of(sequence, n_items)
     order = sequence[np.sort(first[first < len(sequence)])]
     full = np.bincount(items, minlength=n_items)
     longest = int(cases.lengths.max(initial=0))
@@ -169,3 +168,19 @@ def _overall(
         full_entries=len(items),
         universe=len(order) + int(np.count_nonzero(full[relevant] == 0)),
     )
+
+
+def first_of(values: IntArray, size: int) -> IntArray:
+    """Per value in ``range(size)`` the index of its first occurrence in ``values``
+    (``len(values)`` when it never occurs)."""
+    first = np.full(size, len(values), dtype=np.int64)
+    np.minimum.at(first, values, np.arange(len(values)))
+    return first
+
+
+def stable_order(labels: IntArray, distinct: int) -> IntArray:
+    """``argsort(labels, kind="stable")``; a radix sort when the labels fit 16 bits."""
+    if distinct <= 1 << 16:
+        order: IntArray = np.argsort(labels.astype(np.uint16), kind="stable")
+        return order
+    return np.argsort(labels, kind="stable")

@@ -19,9 +19,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from eval.columnar.interner import IntArray, Interner
 from eval.columnar.lines import DocChunk
+from eval.columnar.strings import concat_strings, string_part
 from eval.columnar.timestamps import NO_TS, micros, to_micros
 from eval.jsonl import line_error
 from eval.offline import recommended_items
@@ -60,7 +62,7 @@ def or_default(values: list[Any], default: Any) -> list[Any]:
 class ExposureColumns:
     """Exposures in log order; items concatenated in rank order, ``lengths`` per exposure."""
 
-    request_ids: list[str]
+    request_ids: pa.Array  # large_string
     ts: IntArray  # epoch µs, NO_TS when absent
     lengths: IntArray
     items: IntArray  # item codes
@@ -74,7 +76,7 @@ class ExposureBuilder:
         self.item_codes = items
         self.slice_keys = list(slice_keys)
         self.slice_codes = [Interner() for _ in self.slice_keys]
-        self._rids: list[str] = []
+        self._rids: list[pa.Array] = []
         self._ts: list[IntArray] = []
         self._lengths: list[IntArray] = []
         self._items: list[IntArray] = []
@@ -95,7 +97,7 @@ class ExposureBuilder:
     def add_records(self, records: Sequence[Exposure]) -> None:
         """Add decoded records (the reference orders each list by rank)."""
         ordered = [recommended_items(e) for e in records]
-        self._append(
+        self.append(
             [e.request_id for e in records],
             np.fromiter(
                 (NO_TS if e.ts is None else micros(e.ts) for e in records),
@@ -155,7 +157,7 @@ class ExposureBuilder:
                 codes = codes[rank_order(np.array(ranks, dtype=np.int64), lengths)]
         except (ValueError, OverflowError):
             return False  # the reference explains (or, for huge ranks, sorts) it
-        self._append(rids, ts, lengths, codes, self._slice_codes(contexts))
+        self.append(rids, ts, lengths, codes, self._slice_codes(contexts))
         return True
 
     def _slice_codes(self, contexts: list[dict[str, str]]) -> IntArray:
@@ -176,16 +178,17 @@ class ExposureBuilder:
             table[:, j] = self.slice_codes[j].encode(column_values)
         return table
 
-    def _append(
+    def append(
         self,
-        rids: list[str],
+        rids: list[str] | pa.Array,
         ts: IntArray,
-        lengths: list[int],
+        lengths: list[int] | IntArray,
         codes: IntArray,
         slices: IntArray,
     ) -> None:
+        """Add decoded columns (items already coded and in rank order)."""
         length_array = np.asarray(lengths, dtype=np.int64)
-        self._rids.extend(rids)
+        self._rids.append(string_part(rids))
         self._ts.append(ts)
         self._lengths.append(length_array)
         self._items.append(codes)
@@ -195,7 +198,7 @@ class ExposureBuilder:
         """The accumulated columns."""
         width = len(self.slice_keys)
         return ExposureColumns(
-            request_ids=self._rids,
+            request_ids=concat_strings(self._rids),
             ts=_concat(self._ts),
             lengths=_concat(self._lengths),
             items=_concat(self._items),
@@ -225,7 +228,7 @@ def _ranks_counting_up(ranks: list[int], lengths: list[int]) -> bool:
     return ranks == list(range(1, width + 1)) * len(lengths)
 
 
-def rank_order(ranks: IntArray, lengths: list[int]) -> IntArray:
+def rank_order(ranks: IntArray, lengths: Sequence[int] | IntArray) -> IntArray:
     """Positions that stably sort each list by rank (identity when all are in order)."""
     rows = np.repeat(np.arange(len(lengths)), lengths)
     falls = (ranks[1:] < ranks[:-1]) & (rows[1:] == rows[:-1])

@@ -13,7 +13,7 @@ the dictionary first, so both routes hand out the same code for the same string.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import count
+from itertools import count, islice
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,10 @@ class Interner:
     def strings(self) -> list[str]:
         """The strings by code."""
         return list(self._codes)
+
+    def strings_from(self, code: int) -> list[str]:
+        """The strings of codes ``code``, ``code + 1``, …"""
+        return list(islice(self._codes, code, None))
 
     def encode(self, values: Sequence[str]) -> IntArray:
         """The codes of ``values`` through the dictionary; new strings get the next codes."""

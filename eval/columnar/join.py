@@ -10,9 +10,11 @@ every outcome with that request_id joins it. The counts go into the same
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import compress, count, repeat
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from eval.columnar.exposures import BoolArray, ExposureColumns
 from eval.columnar.interner import IntArray
@@ -64,26 +66,27 @@ def join_columns(
     )
     if window is not None:
         keep = _window_mask(exposures.ts, window)
-        rids = list(compress(rids, keep.tolist()))
+        rids = rids.filter(pa.array(keep))
         items = items[np.repeat(keep, lengths)]
         lengths, slices = lengths[keep], slices[keep]
         keep = _window_mask(outcomes.ts, window)
-        out_rids = list(compress(out_rids, keep.tolist()))
+        out_rids = out_rids.filter(pa.array(keep))
         out_items, relevant, blank = out_items[keep], relevant[keep], blank[keep]
     n, m = len(rids), len(out_rids)
     tally.outcomes += m
     tally.outcomes_missing += int(blank.sum())
     tally.exposures += n
-    blank_rid = np.fromiter(map(len, rids), dtype=np.int64, count=n) == 0
+    blank_rid = _numpy(pc.equal(pc.binary_length(rids), 0)) if n else np.zeros(0, np.bool_)
     tally.exposures_missing += int((blank_rid | (lengths == 0)).sum())
-    first_of: dict[str, int] = {}
-    first = np.fromiter(map(first_of.setdefault, rids, count()), dtype=np.int64, count=n)
-    kept = first == np.arange(n)
+    # request ids coded in order of first sight: the first exposure of code c is case c
+    encoded = pc.dictionary_encode(rids)
+    code = _numpy(encoded.indices).astype(np.int64)
+    kept = np.ones(n, dtype=np.bool_)
+    kept[1:] = code[1:] > np.maximum.accumulate(code)[:-1]
     tally.duplicates += n - int(kept.sum())
-    case_of_exposure = np.cumsum(kept) - 1
-    owner = np.fromiter(map(first_of.get, out_rids, repeat(-1)), dtype=np.int64, count=m)
+    owner = _numpy(pc.fill_null(pc.index_in(out_rids, value_set=encoded.dictionary), -1))
     joined = owner >= 0
-    case_of_outcome = case_of_exposure[owner[joined]]
+    case_of_outcome = owner[joined].astype(np.int64)
     tally.outcomes_joined += len(case_of_outcome)
     tally.kept_with_outcome += len(np.unique(case_of_outcome))
     width = max(int(out_items.max(initial=0)), int(items.max(initial=0))) + 1
@@ -96,3 +99,7 @@ def join_columns(
         relevant_cases=pairs // width,
         relevant_items=pairs % width,
     )
+
+
+def _numpy(values: pa.Array) -> Any:
+    return values.to_numpy(zero_copy_only=False)

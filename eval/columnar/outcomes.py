@@ -13,10 +13,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from eval.columnar.exposures import column, or_default, types_within
 from eval.columnar.interner import IntArray, Interner
 from eval.columnar.lines import DocChunk
+from eval.columnar.strings import concat_strings, string_part
 from eval.columnar.timestamps import NO_TS, micros, to_micros
 from eval.jsonl import line_error
 from eval.offline import RELEVANT_EVENTS
@@ -31,7 +33,7 @@ _OPT_STR: frozenset[type] = frozenset({str, _NONE})
 class OutcomeColumns:
     """Outcomes in log order."""
 
-    request_ids: list[str]
+    request_ids: pa.Array  # large_string
     items: IntArray  # item codes, shared with the exposures
     relevant: BoolArray  # a click or conversion (case-insensitive)
     blank: BoolArray  # empty request_id or item_id: 'missing' in completeness
@@ -43,7 +45,7 @@ class OutcomeBuilder:
 
     def __init__(self, items: Interner) -> None:
         self.item_codes = items
-        self._rids: list[str] = []
+        self._rids: list[pa.Array] = []
         self._items: list[IntArray] = []
         self._relevant: list[BoolArray] = []
         self._blank: list[BoolArray] = []
@@ -64,7 +66,7 @@ class OutcomeBuilder:
 
     def add_records(self, records: Sequence[Outcome]) -> None:
         """Add decoded records."""
-        self._append(
+        self.append(
             [o.request_id for o in records],
             [o.item_id for o in records],
             [o.event_type for o in records],
@@ -93,15 +95,16 @@ class OutcomeBuilder:
             ts = to_micros(column(docs, "ts"))
         except ValueError:
             return False
-        self._append(or_default(rids, ""), or_default(items, ""), or_default(kinds, ""), ts)
+        self.append(or_default(rids, ""), or_default(items, ""), or_default(kinds, ""), ts)
         return True
 
-    def _append(self, rids: list[str], items: list[str], kinds: list[str], ts: IntArray) -> None:
+    def append(self, rids: list[str], items: list[str], kinds: list[str], ts: IntArray) -> None:
+        """Add decoded columns (null and missing already read as ``""``)."""
         known = self._kinds
         for kind in set(kinds).difference(known):
             known[kind] = kind.lower() in RELEVANT_EVENTS
         n = len(rids)
-        self._rids.extend(rids)
+        self._rids.append(string_part(rids))
         self._items.append(self.item_codes.encode(items))
         self._relevant.append(np.fromiter(map(known.__getitem__, kinds), dtype=np.bool_, count=n))
         self._blank.append(_empty(rids) | _empty(items))
@@ -110,7 +113,7 @@ class OutcomeBuilder:
     def build(self) -> OutcomeColumns:
         """The accumulated columns."""
         return OutcomeColumns(
-            request_ids=self._rids,
+            request_ids=concat_strings(self._rids),
             items=_concat(self._items, np.int64),
             relevant=_concat(self._relevant, np.bool_),
             blank=_concat(self._blank, np.bool_),

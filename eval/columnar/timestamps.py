@@ -45,7 +45,19 @@ def to_micros(values: Sequence[str | None]) -> IntArray:
     blob = "".join(values).encode("utf-8")  # type: ignore[arg-type]  # all str, checked above
     if len(blob) != n * len(_SHAPE):  # non-ASCII: not the simple form
         return np.fromiter(map(_one, values), dtype=np.int64, count=n)
-    chars = np.frombuffer(blob, dtype=np.uint8).reshape(n, len(_SHAPE))
+    out, ok = simple_micros(np.frombuffer(blob, dtype=np.uint8).reshape(n, len(_SHAPE)))
+    for index in np.flatnonzero(~ok).tolist():
+        out[index] = _one(values[index])  # the reference parses it, or explains why not
+    return out
+
+
+SIMPLE_WIDTH = len(_SHAPE)
+
+
+def simple_micros(chars: npt.NDArray[np.uint8]) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+    """Epoch µs of each row of ``chars`` (n × 20 bytes) read as ``YYYY-MM-DDTHH:MM:SSZ``,
+    and whether the row is a valid stamp of that form (the others' values are junk)."""
+    n = len(chars)
     digits = chars.astype(np.int64) - ord("0")
     shape_ok = np.where(_DIGITS, (digits >= 0) & (digits <= 9), chars == _SEPARATORS).all(axis=1)
 
@@ -78,6 +90,4 @@ def to_micros(values: Sequence[str | None]) -> IntArray:
     days = era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
     out: IntArray = ((days * 24 + hour) * 60 + minute) * 60 + second
     out *= 1_000_000
-    for index in np.flatnonzero(~ok).tolist():
-        out[index] = _one(values[index])  # the reference parses it, or explains why not
-    return out
+    return out, ok
