@@ -40,11 +40,22 @@ class Distribution:
         return positive
 
 
-def _log2_of(values: FloatArray) -> FloatArray:
-    """math.log2 of each value, computed once per distinct value."""
-    distinct, inverse = np.unique(values, return_inverse=True)
-    logs = np.array([math.log2(v) for v in distinct.tolist()], dtype=np.float64)
-    result: FloatArray = logs[inverse]
+def _log2_of_ratio(counts: IntArray, denominator: int) -> FloatArray:
+    """math.log2(count / denominator) of each positive count, once per distinct count.
+
+    ``count / denominator`` is the same float in NumPy and in Python (both operands
+    are exact, the division correctly rounded), so each term is the scalar code's.
+    """
+    largest = int(counts.max(initial=0))
+    if largest <= 1 << 16:  # a table by count: no sort
+        distinct = np.flatnonzero(np.bincount(counts, minlength=largest + 1))
+        table = np.zeros(largest + 1, dtype=np.float64)
+        table[distinct] = [math.log2(c / denominator) for c in distinct.tolist()]
+        by_count: FloatArray = table[counts]
+        return by_count
+    values, inverse = np.unique(counts, return_inverse=True)
+    logs = np.array([math.log2(c / denominator) for c in values.tolist()], dtype=np.float64)
+    result: FloatArray = logs[inverse.reshape(-1)]
     return result
 
 
@@ -67,8 +78,7 @@ def novelty(d: Distribution, k: int) -> float:
     entries = int(counts.sum())
     if entries == 0 or d.full_entries == 0:
         return 0.0
-    popularity = d.full[mask] / d.full_entries
-    return _sequential_sum(counts * -_log2_of(popularity)) / entries
+    return _sequential_sum(counts * -_log2_of_ratio(d.full[mask], d.full_entries)) / entries
 
 
 def diversity(d: Distribution, k: int) -> float:
@@ -78,7 +88,7 @@ def diversity(d: Distribution, k: int) -> float:
         return 0.0
     entries = int(counts.sum())
     shares = counts / entries
-    return _sequential_sum(-(shares * _log2_of(shares))) / math.log2(len(counts))
+    return _sequential_sum(-(shares * _log2_of_ratio(counts, entries))) / math.log2(len(counts))
 
 
 DATASET_BATCH: dict[str, Callable[[Distribution, int], float]] = {

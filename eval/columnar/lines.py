@@ -122,18 +122,6 @@ def parse_chunk(path: Path, raw: RawChunk) -> DocChunk:
         return _line_by_line(path, lines, raw.first)
 
 
-def read_chunks(
-    path: Path,
-    name: str,
-    progress: ProgressBar | None = None,
-    *,
-    chunk_bytes: int = CHUNK_BYTES,
-) -> Iterator[DocChunk]:
-    """Parsed documents of a JSONL file, a few MiB at a time, blank lines skipped."""
-    for raw in read_raw_chunks(path, name, progress, chunk_bytes=chunk_bytes):
-        yield parse_chunk(path, raw)
-
-
 def _line_by_line(path: Path, raw: list[bytes], first: int) -> DocChunk:
     docs: list[Any] = []
     lines: list[int] = []

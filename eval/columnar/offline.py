@@ -10,10 +10,11 @@ first case, the order in which the reference creates them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from eval.columnar.distribution import DATASET_BATCH, Distribution, distributions
+from eval.columnar.distribution import DATASET_BATCH, Distribution, distributions, first_of
 from eval.columnar.interner import IntArray
 from eval.columnar.join import CaseColumns
 from eval.metrics.batch import BATCH, HitMatrix
@@ -27,17 +28,26 @@ def segment_ids(slices: IntArray) -> tuple[IntArray, IntArray]:
     if cases == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     combined = np.zeros(cases, dtype=np.int64)
+    bound = 1  # combined < bound
     for column in range(width):
-        # stays below the number of cases: re-coded densely after each key
-        combined = combined * (int(slices[:, column].max()) + 1) + slices[:, column]
-        combined = np.unique(combined, return_inverse=True)[1].reshape(cases)
+        size = int(slices[:, column].max()) + 1
+        if bound * size >= 1 << 62:  # re-coded densely: then it stays below the cases
+            combined = np.unique(combined, return_inverse=True)[1].reshape(cases)
+            bound = int(combined.max()) + 1
+        combined = combined * size + slices[:, column]
+        bound *= size
+    if bound <= max(4 * cases, 1 << 20):  # few enough combinations for a flat table
+        first = first_of(combined, bound)
+        firsts: IntArray = np.sort(first[first < cases])
+        label = np.zeros(bound, dtype=np.int64)
+        label[combined[firsts]] = np.arange(len(firsts))
+        segment: IntArray = label[combined]
+        return segment, firsts
     _, first_case, inverse = np.unique(combined, return_index=True, return_inverse=True)
     order = np.argsort(first_case)
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    segment: IntArray = rank[inverse.reshape(cases)]
-    firsts: IntArray = first_case[order]
-    return segment, firsts
+    return rank[inverse.reshape(cases)], first_case[order]
 
 
 def hit_matrix(cases: CaseColumns, width: int) -> HitMatrix:
@@ -73,18 +83,25 @@ def evaluate_columns(
     n = cases.cases
     segment, firsts = segment_ids(cases.slices)
     width = max([s.k for s in specs if isinstance(s.definition, CaseMetric)], default=0)
-    matrix = hit_matrix(cases, width)
-    per_case = {
-        index: BATCH[spec.name](matrix, spec.k)
-        for index, spec in enumerate(specs)
-        if isinstance(spec.definition, CaseMetric)
-    }
     dataset_ks = [s.k for s in specs if not isinstance(s.definition, CaseMetric)]
     seg_dists: list[Distribution | None] = [None] * len(firsts)
     total_dist: Distribution | None = None
-    if dataset_ks:
-        found, total = distributions(cases, segment, len(firsts), dataset_ks)
-        seg_dists, total_dist = list(found), total
+    # the distributions on a second thread (NumPy releases the GIL in its loops)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recsys-eval-dist") as pool:
+        tallies = (
+            pool.submit(distributions, cases, segment, len(firsts), dataset_ks)
+            if dataset_ks
+            else None
+        )
+        matrix = hit_matrix(cases, width)
+        per_case = {
+            index: BATCH[spec.name](matrix, spec.k)
+            for index, spec in enumerate(specs)
+            if isinstance(spec.definition, CaseMetric)
+        }
+        if tallies is not None:
+            found, total = tallies.result()
+            seg_dists, total_dist = list(found), total
     case_counts = np.bincount(segment, minlength=len(firsts))
     # bincount adds the weights in case order, as the reference's running sums
     segment_sums = {
