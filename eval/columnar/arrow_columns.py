@@ -73,6 +73,9 @@ def _simple_stamps(column: pa.Array) -> IntArray | None:
     return micros if ok.all() else None
 
 
+_LOOKUP_TABLE_ROWS = 4  # vocabulary rows per array row up to which index_in pays
+
+
 class ArrowCodes:
     """An interner's codes for Arrow string arrays.
 
@@ -86,12 +89,22 @@ class ArrowCodes:
         self._known = pa.array([], type=pa.string())
 
     def codes(self, values: pa.Array) -> IntArray:
+        if len(self.interner) > _LOOKUP_TABLE_ROWS * max(len(values), 1):
+            return self._through_dictionary(values)
         at = pc.index_in(values, value_set=self._synced())
         if at.null_count:  # strings no route has coded yet: code them, in order of sight
             fresh = pc.unique(pc.filter(values, pc.is_null(at)))
             self.interner.encode(fresh.to_pylist())
             at = pc.index_in(values, value_set=self._synced())
         codes: IntArray = at.to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes
+
+    def _through_dictionary(self, values: pa.Array) -> IntArray:
+        """For a large vocabulary (``index_in`` hashes the whole of it on every call):
+        the array's distinct strings looked up in the interner's dictionary."""
+        encoded = pc.dictionary_encode(values)
+        mapping = self.interner.encode(encoded.dictionary.to_pylist())
+        codes: IntArray = mapping[encoded.indices.to_numpy(zero_copy_only=False)]
         return codes
 
     def _synced(self) -> pa.Array:

@@ -14,10 +14,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
+from eval.columnar import arrow_columns
 from eval.columnar import load as load_module
+from eval.columnar.arrow_columns import ArrowCodes
 from eval.columnar.arrow_json import EXPOSURE_SCHEMA, has_null_value, plain_lines, read_table
+from eval.columnar.interner import Interner
 from eval.columnar.lines import RawChunk, read_raw_chunks
 from eval.columnar.load import load_cases
 from eval.columnar.offline import evaluate_columns
@@ -179,3 +183,22 @@ def test_raw_chunks_end_at_line_ends_and_number_their_lines(tmp_path: Path) -> N
         (b"\nc", 3, 2),
     ]
     assert chunks[1].lines() == [b"\n", b"c"]
+
+
+@pytest.mark.parametrize("rows_per_value", [0, 1_000_000])  # dictionary route, index_in route
+def test_arrow_codes_agree_with_the_interner_on_either_route(
+    rows_per_value: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(arrow_columns, "_LOOKUP_TABLE_ROWS", rows_per_value)
+    interner = Interner()
+    interner.encode(["x", "y"])
+    codes = ArrowCodes(interner)
+    first = ["b", "x", "a", "b", ""]
+    got = codes.codes(pa.array(first))
+    interner.encode(["z", "a"])  # another route codes strings in between
+    second = ["z", "b", "q", "y"]
+    again = codes.codes(pa.array(second))
+    strings = interner.strings()
+    assert [strings[c] for c in got.tolist()] == first
+    assert [strings[c] for c in again.tolist()] == second
+    assert len(strings) == len(set(strings)) == 7  # x y b a "" z q: one code per string
