@@ -69,17 +69,44 @@ def rfc3339_to_ms(value: str) -> int:
 
     Raises ``ContractError`` when ``value`` is not a valid RFC 3339 date-time.
     """
+    seconds = _SECONDS_EPOCH.get(value[:19])
+    if seconds is not None:
+        adjust = _TAIL_MS.get(value[19:])
+        if adjust is not None:
+            return seconds * 1000 + adjust
+    return _parse_to_ms(value)
+
+
+# A timestamp is its 19-character head and its tail (see is_rfc3339): a head or a tail that
+# was part of a valid timestamp is valid in any other, so each half's share of the result is
+# cached once a whole timestamp parsed: the head's epoch seconds, the tail's milliseconds
+# less its zone offset.
+_SECONDS_EPOCH: dict[str, int] = {}
+_TAIL_MS: dict[str, int] = {}
+
+
+def _parse_to_ms(value: str) -> int:
     m = _RFC3339.match(value)
     if m is None or not is_rfc3339(value):
         raise ContractError(f"{value!r} is not an RFC 3339 date-time")
     year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
     frac, zulu, sign, off_h, off_m = m.group(7, 8, 9, 10, 11)
     seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
-    millis = int((frac or "0")[:3].ljust(3, "0"))
+    adjust = int((frac or "0")[:3].ljust(3, "0"))
     if zulu is None:
         offset = int(off_h) * 3600 + int(off_m) * 60
-        seconds -= offset if sign == "+" else -offset
-    return seconds * 1000 + millis
+        adjust -= (offset if sign == "+" else -offset) * 1000
+    _keep(_SECONDS_EPOCH, value[:19], seconds)
+    tail = value[19:]
+    if len(tail) <= _MAX_TAIL:
+        _keep(_TAIL_MS, tail, adjust)
+    return seconds * 1000 + adjust
+
+
+def _keep(cache: dict[str, int], key: str, value: int) -> None:
+    if len(cache) >= _MAX_CACHED:
+        cache.clear()
+    cache[key] = value
 
 
 def ms_to_rfc3339(epoch_ms: int) -> str:

@@ -48,10 +48,7 @@ def test_invalid_timestamps_raise(text: str) -> None:
         rfc3339_to_ms(text)
 
 
-@QUICK
-@given(rfc3339())
-def test_every_valid_timestamp_parses_like_datetime(text: str) -> None:
-    assert is_rfc3339(text)
+def _like_datetime(text: str) -> int:
     base, rest = text[:19], text[19:]
     fraction = ""
     if rest.startswith("."):
@@ -59,8 +56,22 @@ def test_every_valid_timestamp_parses_like_datetime(text: str) -> None:
         fraction, rest = digits, rest[1 + len(digits) :]
     zone = "+00:00" if rest == "Z" else rest
     moment = datetime.fromisoformat(base + zone)
-    expected = (moment - EPOCH) // timedelta(milliseconds=1) + int(fraction[:3].ljust(3, "0"))
-    assert rfc3339_to_ms(text) == expected
+    return (moment - EPOCH) // timedelta(milliseconds=1) + int(fraction[:3].ljust(3, "0"))
+
+
+@QUICK
+@given(rfc3339())
+def test_every_valid_timestamp_parses_like_datetime(text: str) -> None:
+    assert is_rfc3339(text)
+    assert rfc3339_to_ms(text) == _like_datetime(text)
+
+
+@QUICK
+@given(rfc3339(), rfc3339())
+def test_cached_halves_combine_like_datetime(a: str, b: str) -> None:
+    rfc3339_to_ms(a), rfc3339_to_ms(b)  # each half of each is cached now
+    for text in (a[:19] + b[19:], b[:19] + a[19:]):
+        assert rfc3339_to_ms(text) == _like_datetime(text)
 
 
 @QUICK
