@@ -70,6 +70,12 @@ def rfc3339_to_ms(value: str) -> int:
     Raises ``ContractError`` when ``value`` is not a valid RFC 3339 date-time.
     """
     seconds = _SECONDS_EPOCH.get(value[:19])
+    if seconds is None:
+        days = _DATE_DAYS.get(value[:10])
+        time_of_day = _TIME_OF_DAY.match(value, 10, 19) if days is not None else None
+        if days is not None and time_of_day is not None:
+            hour, minute, second = time_of_day.group(1, 2, 3)
+            seconds = days * 86_400 + int(hour) * 3600 + int(minute) * 60 + int(second)
     if seconds is not None:
         adjust = _TAIL_MS.get(value[19:])
         if adjust is not None:
@@ -77,11 +83,14 @@ def rfc3339_to_ms(value: str) -> int:
     return _parse_to_ms(value)
 
 
-# A timestamp is its 19-character head and its tail (see is_rfc3339): a head or a tail that
-# was part of a valid timestamp is valid in any other, so each half's share of the result is
-# cached once a whole timestamp parsed: the head's epoch seconds, the tail's milliseconds
-# less its zone offset.
+# A timestamp is a date, a time of day (the 19-character head of is_rfc3339) and a tail. A
+# date or a tail that was part of a valid timestamp is valid in any other, so once a whole
+# timestamp parsed, each part's share of the result is cached: the date's epoch days (and
+# the head's epoch seconds), the tail's milliseconds less its zone offset. A time of day is
+# checked by the grammar's own pattern (its ranges are all there is to check).
+_TIME_OF_DAY = re.compile(r"T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)$", re.ASCII)
 _SECONDS_EPOCH: dict[str, int] = {}
+_DATE_DAYS: dict[str, int] = {}
 _TAIL_MS: dict[str, int] = {}
 
 
@@ -91,12 +100,14 @@ def _parse_to_ms(value: str) -> int:
         raise ContractError(f"{value!r} is not an RFC 3339 date-time")
     year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
     frac, zulu, sign, off_h, off_m = m.group(7, 8, 9, 10, 11)
-    seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+    days = calendar.timegm((year, month, day, 0, 0, 0, 0, 0, 0)) // 86_400
+    seconds = days * 86_400 + hour * 3600 + minute * 60 + second
     adjust = int((frac or "0")[:3].ljust(3, "0"))
     if zulu is None:
         offset = int(off_h) * 3600 + int(off_m) * 60
         adjust -= (offset if sign == "+" else -offset) * 1000
     _keep(_SECONDS_EPOCH, value[:19], seconds)
+    _keep(_DATE_DAYS, value[:10], days)
     tail = value[19:]
     if len(tail) <= _MAX_TAIL:
         _keep(_TAIL_MS, tail, adjust)

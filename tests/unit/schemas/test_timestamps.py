@@ -69,8 +69,8 @@ def test_every_valid_timestamp_parses_like_datetime(text: str) -> None:
 @QUICK
 @given(rfc3339(), rfc3339())
 def test_cached_halves_combine_like_datetime(a: str, b: str) -> None:
-    rfc3339_to_ms(a), rfc3339_to_ms(b)  # each half of each is cached now
-    for text in (a[:19] + b[19:], b[:19] + a[19:]):
+    rfc3339_to_ms(a), rfc3339_to_ms(b)  # the date, head and tail of each are cached now
+    for text in (a[:19] + b[19:], b[:19] + a[19:], a[:10] + b[10:], b[:10] + a[10:]):
         assert rfc3339_to_ms(text) == _like_datetime(text)
 
 
