@@ -54,6 +54,9 @@ CASES = {
     "regular": "\n".join(GOOD) + "\n",
     "no final newline": "\n".join(GOOD),
     "crlf": "\r\n".join(GOOD) + "\r\n",
+    "a lone carriage return between objects": GOOD[0] + "\r" + GOOD[1] + "\n" + GOOD[2] + "\n",
+    "escaped newline and surrogate pair": GOOD[0]
+    + '\n{"request_id":"r\\n\\ud83d\\ude00","context":{"tenant":"t\\u00e9"}}\n',
     "blank line": GOOD[0] + "\n\n" + GOOD[1] + "\n   \n" + GOOD[2] + "\n",
     "leading whitespace": GOOD[0] + "\n  " + GOOD[1] + "\n" + GOOD[2] + "\n",
     "top-level null": GOOD[0] + "\nnull\n" + GOOD[1] + "\n",
