@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from operator import attrgetter
 from typing import Any
 
 from eval.offline import segment_key
@@ -219,6 +220,9 @@ def _fraction(raw: int | str) -> Fraction:
 # -- reducers ---------------------------------------------------------------------------
 
 
+_ITEM_AND_RANK = attrgetter("item_id", "rank")
+
+
 def shown_of(e: Exposure, config: LiveConfig, t_ms: int) -> Shown:
     ctx = e.context or {}
     return Shown(
@@ -227,7 +231,7 @@ def shown_of(e: Exposure, config: LiveConfig, t_ms: int) -> Shown:
         tenant=tenant_of(ctx),
         surface=surface_of(ctx),
         segment=segment_key(ctx, config.slice_keys) if config.slice_keys else "",
-        items=tuple((i.item_id, i.rank) for i in e.items),
+        items=tuple(map(_ITEM_AND_RANK, e.items)),
         latency_ms=e.latency_ms,
         error=bool(e.error),
         context=tuple((k, ctx[k]) for k in CARRIED_CONTEXT if k in ctx),

@@ -53,7 +53,7 @@ def contribution(state: RequestState, config: LiveConfig) -> Contribution:
     """What one request adds to its partition's tally (written out flat: it runs twice
     per event)."""
     c = Contribution()
-    if state == EMPTY:
+    if state.last_ms == 0 and state == EMPTY:  # only a state of no event (or of 1970) has 0
         return c
     counts = c.counts
 
@@ -151,10 +151,18 @@ class Tally:
     def change(self, old: Contribution, new: Contribution) -> bool:
         """Replace ``old`` by ``new``; False when a retracted time bound needs a rebuild."""
         counts = self.counts
-        for key in old.counts.keys() | new.counts.keys():
-            d = new.counts.get(key, 0) - old.counts.get(key, 0)
+        before, after = old.counts, new.counts
+        for key, n in after.items():
+            d = n - before.get(key, 0)
             if d:
                 total = counts.get(key, 0) + d
+                if total:
+                    counts[key] = total
+                else:
+                    del counts[key]
+        for key, n in before.items():
+            if key not in after:
+                total = counts.get(key, 0) - n
                 if total:
                     counts[key] = total
                 else:
