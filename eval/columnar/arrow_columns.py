@@ -34,7 +34,7 @@ class ExposureChunk:
 
 @dataclass(frozen=True, slots=True)
 class OutcomeChunk:
-    request_ids: list[str]
+    request_ids: pa.Array
     items: list[str]
     kinds: list[str]
     ts: IntArray
@@ -177,7 +177,7 @@ def outcome_chunk(table: pa.Table) -> OutcomeChunk | None:
     if ts is None:
         return None
     return OutcomeChunk(
-        _strings(table, "request_id").to_pylist(),
+        _strings(table, "request_id"),
         _strings(table, "item_id").to_pylist(),
         _strings(table, "event_type").to_pylist(),
         ts,

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from eval.columnar.exposures import BoolArray, ExposureColumns
 from eval.columnar.interner import IntArray
 from eval.columnar.outcomes import OutcomeColumns
+from eval.columnar.strings import empty_strings
 from eval.columnar.timestamps import NO_TS, micros
 from eval.join import JoinTally
 from eval.timesplit import Window
@@ -76,7 +77,7 @@ def join_columns(
     tally.outcomes += m
     tally.outcomes_missing += int(blank.sum())
     tally.exposures += n
-    blank_rid = _numpy(pc.equal(pc.binary_length(rids), 0)) if n else np.zeros(0, np.bool_)
+    blank_rid = empty_strings(rids)
     tally.exposures_missing += int((blank_rid | (lengths == 0)).sum())
     # request ids coded in order of first sight: the first exposure of code c is case c
     encoded = pc.dictionary_encode(rids)

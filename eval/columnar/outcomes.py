@@ -18,7 +18,7 @@ import pyarrow as pa
 from eval.columnar.exposures import column, or_default, types_within
 from eval.columnar.interner import IntArray, Interner
 from eval.columnar.lines import DocChunk
-from eval.columnar.strings import concat_strings, string_part
+from eval.columnar.strings import concat_strings, empty_strings, string_part
 from eval.columnar.timestamps import NO_TS, micros, to_micros
 from eval.jsonl import line_error
 from eval.offline import RELEVANT_EVENTS
@@ -98,16 +98,19 @@ class OutcomeBuilder:
         self.append(or_default(rids, ""), or_default(items, ""), or_default(kinds, ""), ts)
         return True
 
-    def append(self, rids: list[str], items: list[str], kinds: list[str], ts: IntArray) -> None:
+    def append(
+        self, rids: list[str] | pa.Array, items: list[str], kinds: list[str], ts: IntArray
+    ) -> None:
         """Add decoded columns (null and missing already read as ``""``)."""
         known = self._kinds
         for kind in set(kinds).difference(known):
             known[kind] = kind.lower() in RELEVANT_EVENTS
-        n = len(rids)
-        self._rids.append(string_part(rids))
+        rid_part = string_part(rids)
+        n = len(rid_part)
+        self._rids.append(rid_part)
         self._items.append(self.item_codes.encode(items))
         self._relevant.append(np.fromiter(map(known.__getitem__, kinds), dtype=np.bool_, count=n))
-        self._blank.append(_empty(rids) | _empty(items))
+        self._blank.append(empty_strings(rid_part) | _empty(items))
         self._ts.append(ts)
 
     def build(self) -> OutcomeColumns:
