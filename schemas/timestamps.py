@@ -13,10 +13,13 @@ from __future__ import annotations
 import calendar
 import re
 import time
+from typing import TypeVar
 
 from rfc3339_validator import validate_rfc3339
 
 from schemas.errors import ContractError
+
+T = TypeVar("T")
 
 # Same grammar as rfc3339_validator.RFC3339_REGEX, with the parts captured.
 _RFC3339 = re.compile(
@@ -38,11 +41,11 @@ _MAX_CACHED = 4096
 _MAX_TAIL = 16  # ".123456789+01:00"
 
 
-def _remember(cache: dict[str, bool], key: str, valid: bool) -> bool:
+def _remember(cache: dict[str, T], key: str, value: T) -> T:
     if len(cache) >= _MAX_CACHED:
         cache.clear()
-    cache[key] = valid
-    return valid
+    cache[key] = value
+    return value
 
 
 def is_rfc3339(value: str) -> bool:
@@ -106,18 +109,12 @@ def _parse_to_ms(value: str) -> int:
     if zulu is None:
         offset = int(off_h) * 3600 + int(off_m) * 60
         adjust -= (offset if sign == "+" else -offset) * 1000
-    _keep(_SECONDS_EPOCH, value[:19], seconds)
-    _keep(_DATE_DAYS, value[:10], days)
+    _remember(_SECONDS_EPOCH, value[:19], seconds)
+    _remember(_DATE_DAYS, value[:10], days)
     tail = value[19:]
     if len(tail) <= _MAX_TAIL:
-        _keep(_TAIL_MS, tail, adjust)
+        _remember(_TAIL_MS, tail, adjust)
     return seconds * 1000 + adjust
-
-
-def _keep(cache: dict[str, int], key: str, value: int) -> None:
-    if len(cache) >= _MAX_CACHED:
-        cache.clear()
-    cache[key] = value
 
 
 def ms_to_rfc3339(epoch_ms: int) -> str:
