@@ -43,8 +43,12 @@ class OutcomeChunk:
 def _strings(table: pa.Table, name: str) -> pa.Array:
     """A string column with null (or the absent column) read as ``""``."""
     if name not in table.column_names:
-        return pa.array([""] * table.num_rows, type=pa.string())
+        return _blank(table.num_rows)
     return pc.fill_null(table.column(name).combine_chunks(), "")
+
+
+def _blank(rows: int) -> pa.Array:
+    return pa.repeat("", rows)  # a string array
 
 
 def _ts(table: pa.Table) -> IntArray | None:
@@ -120,7 +124,7 @@ def _context_columns(
     table: pa.Table, keys: Sequence[str], may_hold_null: Callable[[], bool]
 ) -> list[pa.Array] | None:
     """Per slice key the context value of each row (``""`` when absent)."""
-    blank = pa.array([""] * table.num_rows, type=pa.string())
+    blank = _blank(table.num_rows)
     if "context" not in table.column_names:
         return [blank for _ in keys]
     context = table.column("context").combine_chunks()
@@ -162,7 +166,7 @@ def exposure_chunk(
         return None
     lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy().astype(np.int64)
     ranks = pc.fill_null(pc.struct_field(flat, "rank"), 0).to_numpy().astype(np.int64)
-    codes = items.codes(_strings_of(pc.struct_field(flat, "item_id")))
+    codes = items.codes(pc.fill_null(pc.struct_field(flat, "item_id"), ""))
     if not _counting_up(ranks, lengths):
         codes = codes[rank_order(ranks, lengths)]
     slices = np.zeros((table.num_rows, len(slice_keys)), dtype=np.int64)
@@ -182,10 +186,6 @@ def outcome_chunk(table: pa.Table) -> OutcomeChunk | None:
         _strings(table, "event_type").to_pylist(),
         ts,
     )
-
-
-def _strings_of(values: pa.Array) -> pa.Array:
-    return pc.fill_null(values, "")
 
 
 def _counting_up(ranks: IntArray, lengths: IntArray) -> bool:
