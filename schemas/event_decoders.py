@@ -186,7 +186,7 @@ def _rules(json_node: Any, kind: str) -> dict[str, Any]:
     return rules
 
 
-def _mutable_twin(cls: type[Any]) -> type[Any] | None:
+def mutable_twin(cls: type[Any]) -> type[Any] | None:
     """A plain class with the slots of ``cls``: fill an instance, then make it a ``cls``.
 
     Storing into slots and switching ``__class__`` once is cheaper than the frozen
@@ -386,7 +386,7 @@ class _Generator:
             json_node = properties.get(field["name"], {"type": _json_type(field["type"])})
             self.field(d, local, field["type"], json_node, field["name"] in required)
             values.append((field["name"], local))
-        twin = _mutable_twin(cls)
+        twin = mutable_twin(cls)
         if twin is None:
             self.emit(d, f"{target} = new({self.src.bind(cls.__name__, cls)})")
             for name, local in values:

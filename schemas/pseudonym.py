@@ -8,6 +8,7 @@ salt is shared.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 
@@ -18,6 +19,14 @@ def pseudonymize(user_id: str, salt: str) -> str:
     """``hex(HMAC-SHA256(key=salt, msg=user_id))``: 64 lower-case hex characters."""
     if not salt:
         raise ConfigError("pseudonymization salt must be a non-empty string")
+    return _hmac_hex(salt, user_id)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _hmac_hex(salt: str, user_id: str) -> str:
+    """Memoised: a served request needs its user's pseudonym twice (history key, exposure),
+    and returning users come back; an HMAC costs ~6 µs, a hit ~0.2 µs. Bounded, and it
+    holds only ids this process has already been handed."""
     return hmac.new(salt.encode("utf-8"), user_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
 

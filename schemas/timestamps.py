@@ -117,15 +117,26 @@ def _parse_to_ms(value: str) -> int:
     return seconds * 1000 + adjust
 
 
+_LAST_SECOND: tuple[int, str] = (-1, "")
+
+
 def ms_to_rfc3339(epoch_ms: int) -> str:
-    """The RFC 3339 UTC string (millisecond precision, ``Z``) of epoch milliseconds."""
+    """The RFC 3339 UTC string (millisecond precision, ``Z``) of epoch milliseconds.
+
+    The date-and-seconds head of the last second formatted is kept: a server formats
+    "now" for every request, and a stream's event times move forward, so most calls only
+    append the milliseconds (~0.4 µs against ~4 µs through ``time.gmtime``)."""
+    global _LAST_SECOND
     seconds, millis = divmod(epoch_ms, 1000)
-    t = time.gmtime(seconds)
-    # strftime's %Y does not zero-pad years before 1000 on glibc; RFC 3339 needs 4 digits.
-    return (
-        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:"
-        f"{t.tm_sec:02d}.{millis:03d}Z"
-    )
+    last_seconds, head = _LAST_SECOND
+    if seconds != last_seconds:
+        t = time.gmtime(seconds)
+        # strftime's %Y does not zero-pad years before 1000 on glibc; RFC 3339 needs 4
+        # digits.
+        head = (f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:"
+                f"{t.tm_min:02d}:{t.tm_sec:02d}.")
+        _LAST_SECOND = (seconds, head)
+    return f"{head}{millis:03d}Z"
 
 
 def now_rfc3339() -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import time
-from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -148,15 +147,17 @@ async def recommend(request: web.Request) -> web.StreamResponse:
     override = configured.override(arm.variant) if configured and arm else None
     algo_name = effective_algo(state.config, override)
     algo = settings.algo_version + (f":{algo_name}" if algo_name else "")
-    served = Served(request[REQUEST_ID], principal.tenant, req.surface,
-                    ms_to_rfc3339(deps.clock_ms()), (), req.segment, req.user, req.context,
-                    algo, state.config_version, state.rules_version, arm)
+    ts = ms_to_rfc3339(deps.clock_ms())
+
+    def served(items: tuple[str, ...], error: bool = False) -> Served:
+        return Served(request[REQUEST_ID], principal.tenant, req.surface, ts, items,
+                      req.segment, req.user, req.context, algo, state.config_version,
+                      state.rules_version, arm, (time.perf_counter() - started) * 1000, error)
+
     try:
         result, _model = _rank(request, req, state, principal.tenant, now_ms, override)
     except Exception:
-        latency = (time.perf_counter() - started) * 1000
-        deps.sink.emit(exposure_event(replace(served, latency_ms=latency, error=True),
-                                      settings.exposure_salt))
+        deps.sink.emit(exposure_event(served((), error=True), settings.exposure_salt))
         raise
     meta = _meta(request, principal.tenant, req.surface, req.segment, algo, state,
                  len(result.items), started)
@@ -167,11 +168,9 @@ async def recommend(request: web.Request) -> web.StreamResponse:
         "meta": meta,
         "warnings": [w.to_json() for w in ordered(req.warnings + result.warnings)],
     }
-    latency = (time.perf_counter() - started) * 1000
     request[RETURNED], request[WARNED] = len(result.items), len(doc["warnings"])
     response = json_response(doc, headers={**NO_STORE, "X-Request-Id": request[REQUEST_ID]})
-    final = replace(served, items=tuple(i.item_id for i in result.items), latency_ms=latency)
-    await _send_then_log(request, response, final)
+    await _send_then_log(request, response, served(tuple(i.item_id for i in result.items)))
     return response
 
 

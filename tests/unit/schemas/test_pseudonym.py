@@ -44,3 +44,14 @@ def test_pick_user_id_falls_back_in_order_then_to_request_id(
     user: str | None, anonymous: str | None, session: str | None, expected: str
 ) -> None:
     assert pick_user_id(user, anonymous, session, "req-1") == expected
+
+
+def test_remembered_pseudonyms_stay_keyed_by_salt_and_id() -> None:
+    """The memo must not answer one salt's pseudonym for another, nor one id's for
+    another, however the calls interleave."""
+    calls = [("u1", "s1"), ("u1", "s2"), ("u2", "s1"), ("u1", "s1"), ("s1", "u1")] * 3
+    for user, salt in calls:
+        expected = hmac.new(salt.encode(), user.encode(), hashlib.sha256).hexdigest()
+        assert pseudonymize(user, salt) == expected
+    with pytest.raises(ConfigError, match="salt"):
+        pseudonymize("u1", "")  # a remembered id does not skip the salt check

@@ -126,3 +126,19 @@ def test_ms_to_rfc3339_zero_pads_early_years() -> None:
     text = ms_to_rfc3339(ms)
     assert text == "0999-12-31T23:59:59.250Z" and is_rfc3339(text)
     assert ms_to_rfc3339(0) == "1970-01-01T00:00:00.000Z"
+
+
+@QUICK
+@given(st.lists(st.tuples(st.integers(min_value=-(10**12), max_value=10**13),
+                          st.integers(min_value=-1500, max_value=1500)), min_size=1, max_size=8))
+def test_ms_to_rfc3339_matches_datetime_across_the_remembered_second(
+        walks: list[tuple[int, int]]) -> None:
+    """Each case formats a time and then one within ±1.5 s of it (the same second, the
+    next or the previous one), so the kept date-and-seconds head is both reused and
+    replaced; every answer must equal datetime's."""
+    for start, step in walks:
+        for ms in (start, start + step, start):
+            d = EPOCH + timedelta(milliseconds=ms)
+            expected = (f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:"
+                        f"{d.second:02d}.{d.microsecond // 1000:03d}Z")
+            assert ms_to_rfc3339(ms) == expected

@@ -137,3 +137,32 @@ async def test_resources_start_before_serving_and_stop_after_the_sink():
     assert calls == ["start views", "start store", "start sink"]
     await client.close()
     assert calls[3:] == ["stop sink", "stop store", "stop views"]
+
+
+def test_ranked_exposure_items_equal_the_frozen_constructor() -> None:
+    from schemas.events import ExposureItem
+    from serving.exposure import ranked_items
+
+    ids = [f"i{n}" for n in range(25)]
+    built = ranked_items(ids)
+    assert built == tuple(ExposureItem(i, n) for n, i in enumerate(ids, start=1))
+    assert all(type(x) is ExposureItem for x in built)
+    assert hash(built[0]) == hash(ExposureItem("i0", 1))  # frozen: hashable, immutable
+    import dataclasses
+
+    import pytest
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built[0].rank = 3  # type: ignore[misc]
+    assert ranked_items([]) == ()
+
+
+def test_generated_request_ids_are_uuid4_hex() -> None:
+    import uuid
+
+    from serving.middleware import new_request_id
+
+    ids = {new_request_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    for rid in ids:
+        parsed = uuid.UUID(hex=rid)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and parsed.hex == rid
