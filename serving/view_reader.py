@@ -42,6 +42,7 @@ from schemas.views import (
 from serving.catalog_order import NewestOrder
 from serving.snapshots import PopularitySnapshot
 from serving.tasks import cancel_and_wait
+from serving.tenant_catalog import TenantCatalog
 from serving.views import ItemMeta, ScoredItem
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class ViewState:
     snapshots: dict[tuple[str, str], PopularitySnapshot] = field(default_factory=dict)
     covisitation: dict[tuple[str, str, str], list[tuple[str, int]]] = field(default_factory=dict)
     history: dict[tuple[str, str], list[tuple[str, int]]] = field(default_factory=dict)
-    catalog: dict[tuple[str, str], ItemMeta] = field(default_factory=dict)
+    catalog: TenantCatalog = field(default_factory=TenantCatalog)
     """Change it through ``put_item``/``drop_item``: they keep ``newest`` in step."""
     newest_orders: dict[str, NewestOrder] = field(default_factory=dict)
 
@@ -104,9 +105,9 @@ class ViewState:
 
     def drop_item(self, item_id: str) -> None:
         """A tombstone: the item leaves the catalog of every tenant (the key is item_id)."""
-        for key in [k for k in self.catalog if k[1] == item_id]:
-            del self.catalog[key]
-            order = self.newest_orders.get(key[0])
+        for tenant in self.catalog.tenants_with(item_id):
+            del self.catalog[(tenant, item_id)]
+            order = self.newest_orders.get(tenant)
             if order is not None:
                 order.drop(item_id)
 
@@ -129,8 +130,8 @@ class ViewState:
         return [(i, float(c)) for i, c in pairs[:n]] if pairs else []
 
     def metas(self, tenant: str, ids: Iterable[str]) -> dict[str, ItemMeta | None]:
-        catalog = self.catalog
-        return {i: catalog.get((tenant, i)) for i in ids}
+        get = self.catalog.of_tenant(tenant).get
+        return {i: get(i) for i in ids}
 
     def recent(self, tenant: str, user_id: str, n: int) -> list[tuple[str, int]]:
         return self.history.get((tenant, user_id), [])[:n]
