@@ -38,6 +38,7 @@ from typing import Any
 
 from schemas.avro_binary import compile_schema, read_long
 from schemas.events import EVENT_CLASSES, Event, ExposureItem
+from schemas.fast_init import mutable_twin
 from schemas.registry import avro_schema_doc
 from schemas.timestamps import is_rfc3339
 from schemas.validation import load_schema
@@ -184,25 +185,6 @@ def _rules(json_node: Any, kind: str) -> dict[str, Any]:
     if not isinstance(rules.get("enum", []), list):
         raise Unsupported(f"enum {rules['enum']!r}")
     return rules
-
-
-def mutable_twin(cls: type[Any]) -> type[Any] | None:
-    """A plain class with the slots of ``cls``: fill an instance, then make it a ``cls``.
-
-    Storing into slots and switching ``__class__`` once is cheaper than the frozen
-    dataclass's ``__init__`` or one slot-descriptor call per field. ``None`` when CPython
-    refuses the switch (layouts differ): the generated code then calls the descriptors.
-    """
-    slots = cls.__dict__.get("__slots__")
-    if not isinstance(slots, tuple):
-        return None
-    twin = type(f"_Mutable{cls.__name__}", cls.__bases__, {"__slots__": slots})
-    probe: Any = object.__new__(twin)
-    try:
-        probe.__class__ = cls
-    except TypeError:
-        return None
-    return twin
 
 
 class _Generator:

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.event_decoders import mutable_twin
 from schemas.events import Assignment, Exposure, ExposureItem
+from schemas.fast_init import mutable_twin
 from schemas.pseudonym import pick_user_id, pseudonymize
 from serving.experiments import Arm
 from serving.request import RequestContext, UserRef

@@ -112,7 +112,7 @@ def rank(query: RankQuery, views: ViewSet, settings: EngineSettings | None = Non
         scores, book.active(query.surface, query.segment, query.now_ms),
         tags_of=catalog.tags, excluded=_unavailable(catalog, exclude),
         pin_slots=min(settings.max_pin_slots, query.k), known_tags=catalog.tag_sets,
-        with_tokens=detailed,
+        with_tokens=detailed, adopt_known=True,
     )
     scores, pins = outcome.scores, list(outcome.pins)
     pinned = set(pins)

@@ -115,6 +115,7 @@ def apply_rules(
     pin_slots: int,
     known_tags: Mapping[str, frozenset[str]] | None = None,
     with_tokens: bool = True,
+    adopt_known: bool = False,
 ) -> RuleOutcome:
     """Run the active rules (``RuleBook.active``, priority order) over candidate scores.
 
@@ -128,6 +129,8 @@ def apply_rules(
     item injected by a later rule cannot slip past a tag block that ran earlier).
     ``known_tags`` are tag sets already looked up (``tags_of`` answers the others);
     without ``with_tokens`` no reason tokens are written (nobody asked for reasons).
+    With ``adopt_known`` the ``known_tags`` dict itself is used and gains the tag sets
+    of items looked up here (the pipeline's per-request catalog memo), not a copy.
     """
     if not active.rules:
         return RuleOutcome(scores)
@@ -135,7 +138,11 @@ def apply_rules(
     out = RuleOutcome(dict(scores))
     current, blocked, tokens = out.scores, out.blocked, out.tokens
     # the tag sets of every item in play (injected items are added as they join)
-    known = dict(known_tags) if known_tags is not None else {}
+    known: dict[str, frozenset[str]]
+    if adopt_known and isinstance(known_tags, dict):
+        known = known_tags
+    else:
+        known = dict(known_tags) if known_tags is not None else {}
     missing = [i for i in current if i not in known]
     known.update((i, tags_of(i)) for i in missing)
 
@@ -165,7 +172,11 @@ def apply_rules(
     if block_tags:
         for item in touched:
             if item in current and not block_tags.isdisjoint(known[item]):
-                is_blocked(item)
+                if with_tokens:
+                    is_blocked(item)  # the tokens name every block rule that hit
+                else:  # (some block rule's tags meet these: ``block_tags`` is their union)
+                    blocked.add(item)
+                    del current[item]
     # From here every item in ``current`` is unblocked and not excluded: the candidates
     # were all checked above, and an item is injected only after both checks.
     pins = out.pins

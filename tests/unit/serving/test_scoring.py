@@ -51,3 +51,19 @@ def test_modes_and_warning_order():
         ("CONSTRAINTS_FILTERED", "1")]
     with pytest.raises(ValueError, match="unknown warning code"):
         ServingWarning("NOPE", "")
+
+
+def test_fast_ranked_items_equal_the_frozen_constructor() -> None:
+    import dataclasses
+
+    import pytest
+
+    from serving.engine.model import RankedItem, ranked_item
+
+    built = ranked_item("i1", 3, 0.25, True)
+    assert type(built) is RankedItem
+    assert built == RankedItem("i1", 3, 0.25, True)
+    assert hash(built) == hash(RankedItem("i1", 3, 0.25, True))
+    assert built.reasons is None and built.explain is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.rank = 1  # type: ignore[misc]
