@@ -362,7 +362,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_replay(settings, args))
         if args.command == "serve":
             from app.serve import run_serving_until_signal
+            from serving.loop import install
 
+            install()  # uvloop for the replica (serving.loop), as bench/serving.py measures
             asyncio.run(run_serving_until_signal(settings))
             return 0
         if args.command == "worker":

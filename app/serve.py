@@ -28,6 +28,7 @@ from serving.deps import ReadyCheck, Resource, ServingDeps, ServingSettings
 from serving.kafka_gauges import KafkaGauges
 from serving.key_reload import FileKeyRing
 from serving.live_reader import LiveReader
+from serving.loop import freeze_when_ready
 from serving.sink_kafka import KafkaEventSink
 from serving.view_reader import ViewReader
 from serving.views import PopularityView
@@ -139,7 +140,10 @@ async def run_serving_until_signal(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner((await build_serving_app(settings)).app)
+    parts = await build_serving_app(settings)
+    # the loaded views out of the collector's way, and again as they change (serving.loop)
+    freeze_when_ready(parts.app, parts.views.ready, refreeze_s=settings.gc_refreeze_s)
+    runner = web.AppRunner(parts.app)
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()
     print(

@@ -53,6 +53,8 @@ class Settings:
     heartbeat_interval_s: float = 0.5
     fetch_max_wait_ms: int = FETCH_MAX_WAIT_MS
     """How long a consumer's fetch may wait at the broker (``schemas.follow``)."""
+    gc_refreeze_s: float = 60.0
+    """``recsys serve`` re-freezes its heap at this interval (``serving.loop``); 0: once."""
     log_level: str = "INFO"
 
     def masked(self) -> dict[str, str]:
@@ -145,5 +147,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         session_timeout_s=_float(env, "RECSYS_SESSION_TIMEOUT_S", 2.0),
         heartbeat_interval_s=_float(env, "RECSYS_HEARTBEAT_INTERVAL_S", 0.5),
         fetch_max_wait_ms=_int(env, "RECSYS_FETCH_MAX_WAIT_MS", FETCH_MAX_WAIT_MS, minimum=0),
+        gc_refreeze_s=_float(env, "RECSYS_GC_REFREEZE_S", 60.0, positive=False),
         log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
     )

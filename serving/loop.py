@@ -10,8 +10,15 @@ containers — catalog entries, neighbour lists, parsed config — that every fu
 collection would traverse while requests wait (bench/serving.py's heap, 10k items and
 200k pairs: 37 ms per full collection on the bench machine; 0 ms after the freeze).
 Objects created later are collected as usual. ``freeze_when_ready(app, ready)`` does it
-from the application's lifecycle, once ``ready()`` (e.g. ``ViewReader.caught_up``) is
-true.
+from the application's lifecycle, once ``ready()`` (e.g. ``ViewReader.ready``) is true.
+
+Views keep changing after that: every updated neighbour list, snapshot or catalog entry
+is a new unfrozen object, and full collections grow back with them (the bench heap:
+12 ms after a quarter of the co-visitation view was replaced, 39 ms after all of it).
+With ``refreeze_s`` the heap is collected and frozen again at that interval, so a
+collection only ever walks one interval's changes. Frozen objects are still freed by
+reference counting when dropped; only reference cycles among them would wait (the views
+hold none). ``recsys serve`` uses both (``RECSYS_GC_REFREEZE_S``, default 60 s).
 """
 
 from __future__ import annotations
@@ -19,9 +26,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
+
+log = logging.getLogger(__name__)
 
 
 def install() -> bool:
@@ -41,19 +51,27 @@ def freeze_heap() -> int:
     return gc.get_freeze_count()
 
 
-async def _freeze_once(ready: Callable[[], bool], poll_s: float) -> None:
+async def keep_frozen(ready: Callable[[], bool], poll_s: float, refreeze_s: float = 0.0,
+                      freeze: Callable[[], object] = freeze_heap) -> None:
+    """Freeze once ``ready()`` holds, then every ``refreeze_s`` seconds (0: only once)."""
     while not ready():
         await asyncio.sleep(poll_s)
-    freeze_heap()
+    frozen = freeze()
+    log.info("heap frozen out of the garbage collector (%s objects)%s", frozen,
+             f"; again every {refreeze_s:g} s" if refreeze_s > 0 else "")
+    while refreeze_s > 0:
+        await asyncio.sleep(refreeze_s)
+        freeze()
 
 
 def freeze_when_ready(app: web.Application, ready: Callable[[], bool] | None = None,
-                      poll_s: float = 0.5) -> None:
+                      poll_s: float = 0.5, refreeze_s: float = 0.0) -> None:
     """Freeze the heap once the app has started and ``ready()`` holds (at once without
-    one); register before ``web.run_app``."""
+    one), and again every ``refreeze_s`` seconds when that is > 0; register before the
+    app starts (``web.run_app`` or ``AppRunner.setup``)."""
 
     async def ctx(_: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(_freeze_once(ready or (lambda: True), poll_s),
+        task = asyncio.create_task(keep_frozen(ready or (lambda: True), poll_s, refreeze_s),
                                    name="freeze-heap")
         yield
         task.cancel()

@@ -11,6 +11,8 @@ def test_defaults_start_the_embedded_broker():
     assert s.embedded_broker and s.bootstrap == "127.0.0.1:9092"
     assert (s.http_port, s.partitions, s.half_life_days, s.data_dir) == (8080, 8, 7.0, Path("var"))
     assert (s.session_timeout_s, s.heartbeat_interval_s) == (2.0, 0.5)
+    assert s.gc_refreeze_s == 60.0
+    assert load_settings({"RECSYS_GC_REFREEZE_S": "0"}).gc_refreeze_s == 0.0  # once only
 
 
 def test_env_overrides_and_bootstrap_aliases():
@@ -42,6 +44,7 @@ def test_secrets_are_masked_when_printed():
         ({"RECSYS_PARTITIONS": "0"}, r"RECSYS_PARTITIONS=0 must be >= 1"),
         ({"RECSYS_HALF_LIFE_DAYS": "-1"}, r"must be > 0"),
         ({"RECSYS_STORE": "redis://"}, r"memory:// or rocksdb://"),
+        ({"RECSYS_GC_REFREEZE_S": "hourly"}, r"RECSYS_GC_REFREEZE_S='hourly' is not a number"),
     ],
 )
 def test_bad_settings_name_the_variable(env, message):
