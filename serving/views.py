@@ -86,7 +86,8 @@ class BulkViews(Protocol):
     The engine uses them when present (one call per ranking stage instead of one call and
     one object per item) and must get the very answers the per-item methods give:
     ``top_pairs`` is ``top`` as pairs, ``scores_of`` is ``score`` of each id,
-    ``neighbour_pairs`` is ``neighbors`` as pairs, ``metas`` is ``get`` of each id.
+    ``neighbour_pairs`` is ``neighbors`` as pairs, ``metas`` is ``get`` of each id, in a
+    new dict per call (the engine keeps it and adds to it).
     """
 
     def top_pairs(self, tenant: str, surface: str, n: int,

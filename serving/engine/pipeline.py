@@ -69,8 +69,12 @@ class _Catalog:
             for item in ids:
                 self.meta(item)
             return
-        self.metas.update(metas)
-        self.tag_sets.update({i: _NO_TAGS if m is None else m.tags for i, m in metas.items()})
+        tag_sets = {i: _NO_TAGS if m is None else m.tags for i, m in metas.items()}
+        if self.metas:  # (a second prefetch adds to the first)
+            self.metas.update(metas)
+            self.tag_sets.update(tag_sets)
+        else:  # the dicts were built for this call: keep them rather than copy them
+            self.metas, self.tag_sets = metas, tag_sets
 
     def tags(self, item: str) -> frozenset[str]:
         tags = self.tag_sets.get(item)
