@@ -54,6 +54,9 @@ from streams.messages import (
     virtual_offset,
 )
 from streams.overlay import Overlay
+from streams.pair_store import PairMap, anchor_of
+from streams.pair_table_store import PAIR_STORE_URL
+from streams.pair_table_store import register as register_pair_store
 from streams.stages import RequestStage, item_stage, parse_item_key, user_stage
 from streams.state_config import StateConfig
 from streams.timers import quiet_on_stop
@@ -131,17 +134,19 @@ def register_agents(
         for name in (POPULARITY_VIEW, COVISITATION_VIEW, HISTORY_VIEW)
     }
 
-    def table(name: str) -> Any:
+    def table(name: str, **kw: Any) -> Any:
         # No value_type: values are plain JSON (lists/dicts); Faust would otherwise call
         # value_type.from_data() on every changelog record during recovery.
-        return app.Table(name, default=None, partitions=partitions)
+        return app.Table(name, default=None, partitions=partitions, **kw)
+
+    register_pair_store()
 
     t = StreamTables(
         shown=table("shown-counts"),
         engaged=table("engaged-counts"),
         requests=table("requests"),
         users=table("users"),
-        items=table("item-state"),
+        items=table("item-state", store=PAIR_STORE_URL),
         stats=stats,
         index=index,
     )
@@ -255,8 +260,15 @@ def register_agents(
                 state = UserState.from_json(t.users.get(join_key(tenant, user)))
                 index.set_history(tenant, user, state.recent)
 
+    def item_pairs() -> PairMap:
+        """The item table's data, where the co-visitation view is published from."""
+        data = t.items.data.data
+        assert isinstance(data, PairMap), "the item table must use the pair store"
+        return data
+
     @app.agent(item_updates, name="items-state")
     async def items_agent(stream: Any) -> None:
+        index.pairs = item_pairs()
         async for batch in stream.take_events(BATCH_MAX, BATCH_WITHIN_S):
             staged = Overlay(t.items)
             for ev in batch:
@@ -266,7 +278,9 @@ def register_agents(
                     if isinstance(upd, PopularityMsg | PairMsg):
                         o = virtual_offset(msg.offset, i)
                         index_item_change(staged, msg.partition, o, upd)
+            anchors = [a for a in map(anchor_of, staged.staged) if a is not None]
             await persist((t.items, staged))
+            index.mark_covisitation(anchors)  # now that the counts are in the table
 
     def index_item_change(
         staged: Overlay, partition: int, offset: int, upd: PopularityMsg | PairMsg
@@ -279,9 +293,6 @@ def register_agents(
             index.set_score(
                 change.tenant, change.surface, partition, change.item_id, Decayed(v[0], v[1])
             )
-        elif isinstance(upd, PairMsg):
-            v = staged[join_key("c", upd.tenant, upd.surface, upd.anchor, upd.neighbour)]
-            index.set_count(upd.tenant, upd.surface, upd.anchor, upd.neighbour, v[0])
 
     # Assignments and items are decoded and dead-lettered here; the live join and the
     # catalog readers consume the topics themselves.
@@ -324,19 +335,14 @@ def register_agents(
     @t.items.on_recover
     async def rebuild_items_index() -> None:
         index.popularity.clear()
-        index.covisitation.clear()
-        for key, value in list(t.items.items()):
+        pairs = index.pairs = item_pairs()
+        for key, value in list(pairs.other.items()):
             parsed = parse_item_key(key)
-            if parsed is None:
-                continue
-            kind, parts = parsed
-            if kind == "p":
-                tenant, surface, item = parts
+            if parsed is not None and parsed[0] == "p":
+                tenant, surface, item = parsed[1]
                 p = partition_for(join_key(tenant, surface, item), partitions)
                 index.set_score(tenant, surface, p, item, Decayed(value[0], value[1]))
-            else:
-                tenant, surface, anchor, nb = parts
-                index.set_count(tenant, surface, anchor, nb, value[0])
+        index.mark_covisitation(pairs.anchors())
 
     @t.users.on_recover
     async def rebuild_history_index() -> None:

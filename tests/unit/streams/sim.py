@@ -15,6 +15,7 @@ from schemas.events import Event, Exposure, Outcome
 from streams.decay import Decayed
 from streams.keys import split_key
 from streams.messages import Derived, EngagementMsg, PairMsg, PopularityMsg, virtual_offset
+from streams.pair_store import PairMap
 from streams.stages import RequestStage, item_stage, parse_item_key, user_stage
 from streams.state_config import StateConfig
 
@@ -42,7 +43,7 @@ class Simulation:
     logs: dict[tuple[str, int], Log] = field(default_factory=dict)
     request_table: dict[str, object] = field(default_factory=dict)
     user_table: dict[str, object] = field(default_factory=dict)
-    item_table: dict[str, object] = field(default_factory=dict)
+    item_table: PairMap = field(default_factory=PairMap)  # what the worker stores
 
     def __post_init__(self) -> None:
         self.request = RequestStage(self.config)
