@@ -11,7 +11,9 @@ Prints, on one embedded broker, for the same prefilled exposure+outcome topics:
       join over the same records (that agent alone: ``bench/live_join.py``);
 then freshness (outcome produced by a child process → visible in a ViewReader's history
 view) at a steady 2,000 events/s for a worker running the stream-state agents, and bytes
-of state per co-visitation pair (item-stage table, as the memory store holds it).
+of state per co-visitation pair (the item table's ``PairMap``, which the views are also
+published from), against the dict layout it replaced, on a 10,000-item catalog and on a
+worst case where no two pairs share an item string.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ from streams.agents import TICKS_TOPIC, register_agents
 from streams.dedupe import Stamp
 from streams.keys import join_key
 from streams.messages import PairMsg
+from streams.pair_store import PairMap
 from streams.stages import item_stage
-from streams.view_index import ViewIndex
 
 INPUT = (topics.EXPOSURES, topics.OUTCOMES)
 
@@ -232,44 +234,59 @@ async def freshness(
 class PairMemory:
     """Bytes per distinct directed co-visitation pair held by one worker."""
 
+    layout: str
     pairs: int  # distinct (tenant, surface, anchor, neighbour) stored
     updates: int
-    table: float  # the item-stage table (Faust's in-memory store: key string + value)
-    index: float  # the view index the worker publishes from (neighbour → count)
-
-    @property
-    def total(self) -> float:
-        return self.table + self.index
+    total: float  # the item-stage table plus what the worker publishes neighbour lists from
 
 
-def pair_memory(updates: int) -> PairMemory:
-    """Fold ``updates`` pair messages (each distinct pair about twice) the way the items
-    agent does, and divide what the table and the view index hold by the distinct pairs.
+def realistic_pairs(catalog: int, degree: int) -> list[tuple[str, str]]:
+    """Unordered pairs among ``catalog`` items, ``degree`` neighbours per item (so
+    ``catalog * degree`` directed pairs), each pair co-visited twice: the shape of the
+    serving bench's 10,000 items and 200,000 pairs."""
+    out = []
+    for i in range(catalog):
+        for s in range(1, degree // 2 + 1):
+            j = (i + s * 7919) % catalog
+            out.append((f"item-{i:06d}", f"item-{j:06d}"))
+    return out + out
 
-    Until session 5 this divided the table alone by the updates, which halved the
-    figure (each pair came twice); it is per stored pair now, and counts the index.
+
+def distinct_pairs(updates: int) -> list[tuple[str, str]]:
+    """Session 5's worst case: 2,000 anchors, almost every neighbour a new item (no
+    string is shared between pairs), each directed pair updated twice."""
+    return [(f"item-{k % 2000:05d}", f"item-{(k * 7919) % 100_000:06d}") for k in range(updates)]
+
+
+def pair_memory(pairs: list[tuple[str, str]], layout: str, *, both_ways: bool) -> PairMemory:
+    """Fold the pairs' messages the way the items agent does and divide the memory held
+    by the distinct directed pairs stored.
+
+    ``pairmap``: the worker's table data (``streams.pair_store.PairMap``), which the view
+    index also publishes from. ``dict``: the layout before session 7, as baseline — a
+    dict table (Faust's memory store) plus the index's own neighbour → count copy.
     """
     config = state_config(Settings())
-    table: dict[str, object] = {}
-    index = ViewIndex(config.popularity.half_life_ms, 10, 50)
+    table: Any = PairMap() if layout == "pairmap" else {}
+    copy: dict[tuple[str, str, str], dict[str, int]] = {}
     gc.collect()
     tracemalloc.start()
     start = tracemalloc.get_traced_memory()[0]
-    table_bytes = 0
-    for k in range(updates):
-        # fresh strings per message, as decoding each envelope makes them
-        a, b = f"item-{k % 2000:05d}", f"item-{(k * 7919) % 100_000:06d}"
-        msg = PairMsg("t1", "home", a, b, Stamp("user", k % 8, k, 0))
-        before = tracemalloc.get_traced_memory()[0]
-        item_stage(table, 0, k, msg, config)
-        after = tracemalloc.get_traced_memory()[0]
-        table_bytes += after - before
-        key = join_key("c", msg.tenant, msg.surface, msg.anchor, msg.neighbour)
-        index.set_count(msg.tenant, msg.surface, msg.anchor, msg.neighbour, table[key][0])  # type: ignore[index]
+    updates = 0
+    for k, (a0, b0) in enumerate(pairs):
+        for a, b in [(a0, b0), (b0, a0)] if both_ways else [(a0, b0)]:
+            # fresh strings per message, as decoding each envelope makes them
+            a, b = "".join(a), "".join(b)
+            msg = PairMsg("t1", "home", a, b, Stamp("user", k % 8, updates, 0))
+            item_stage(table, 0, updates, msg, config)
+            if layout == "dict":
+                key = join_key("c", msg.tenant, msg.surface, a, b)
+                copy.setdefault((msg.tenant, msg.surface, a), {})[b] = table[key][0]
+            updates += 1
     total = tracemalloc.get_traced_memory()[0] - start
     tracemalloc.stop()
-    pairs = sum(1 for key in table if key.startswith("c"))
-    return PairMemory(pairs, updates, table_bytes / pairs, (total - table_bytes) / pairs)
+    stored = sum(1 for key in table if key.startswith("c"))
+    return PairMemory(layout, stored, updates, total / stored)
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -282,7 +299,11 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=6000)
     parser.add_argument("--fresh-rate", type=float, default=2000.0)
     parser.add_argument("--fresh-seconds", type=float, default=15.0)
-    parser.add_argument("--pairs", type=int, default=200_000, help="pair updates folded")
+    parser.add_argument("--catalog", type=int, default=10_000, help="items, memory case 1")
+    parser.add_argument("--degree", type=int, default=20, help="neighbours per item, case 1")
+    parser.add_argument(
+        "--pairs", type=int, default=200_000, help="pair updates folded, memory case 2"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     for name in ("faust", "mode", "aiokafka"):
@@ -346,13 +367,24 @@ async def main() -> None:
             )
     finally:
         broker.stop()
-    memory = pair_memory(args.pairs)
-    print(
-        f"memory: {memory.total:.0f} bytes per co-visitation pair: item-stage table "
-        f"{memory.table:.0f} (key string + value, as Faust's memory store holds it) + view "
-        f"index {memory.index:.0f} ({memory.pairs:,} distinct directed pairs from "
-        f"{memory.updates:,} updates)"
-    )
+    print_pair_memory(args.catalog, args.degree, args.pairs)
+
+
+def print_pair_memory(catalog: int, degree: int, distinct_updates: int) -> None:
+    """Bytes per co-visitation pair, the worker's layout against the dict baseline."""
+    cases = [
+        (f"{catalog:,} items × {degree} neighbours", realistic_pairs(catalog, degree), True),
+        ("worst case, no shared item strings", distinct_pairs(distinct_updates), False),
+    ]
+    for label, pairs, both_ways in cases:
+        base = pair_memory(pairs, "dict", both_ways=both_ways)
+        ours = pair_memory(pairs, "pairmap", both_ways=both_ways)
+        print(
+            f"memory, {label}: {ours.total:.0f} bytes per co-visitation pair "
+            f"(table + what the views are published from; {ours.pairs:,} directed pairs "
+            f"from {ours.updates:,} updates); the dict layout: {base.total:.0f} "
+            f"({ours.total / base.total:.0%})"
+        )
 
 
 if __name__ == "__main__":
