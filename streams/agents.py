@@ -55,10 +55,10 @@ from streams.messages import (
 )
 from streams.overlay import Overlay
 from streams.pair_store import PairMap, anchor_of
-from streams.pair_table_store import PAIR_STORE_URL
-from streams.pair_table_store import register as register_pair_store
 from streams.stages import RequestStage, item_stage, parse_item_key, user_stage
 from streams.state_config import StateConfig
+from streams.stores import MEMORY_STORE_URL, PAIR_STORE_URL
+from streams.stores import register as register_stores
 from streams.timers import quiet_on_stop
 from streams.view_index import ViewIndex
 
@@ -134,12 +134,12 @@ def register_agents(
         for name in (POPULARITY_VIEW, COVISITATION_VIEW, HISTORY_VIEW)
     }
 
-    def table(name: str, **kw: Any) -> Any:
+    def table(name: str, store: str = MEMORY_STORE_URL) -> Any:
         # No value_type: values are plain JSON (lists/dicts); Faust would otherwise call
         # value_type.from_data() on every changelog record during recovery.
-        return app.Table(name, default=None, partitions=partitions, **kw)
+        return app.Table(name, default=None, partitions=partitions, store=store)
 
-    register_pair_store()
+    register_stores()
 
     t = StreamTables(
         shown=table("shown-counts"),
@@ -332,9 +332,15 @@ def register_agents(
         for p in sorted(owned):
             await ticks.send(value=orjson.dumps({"now_ms": now_ms}), partition=p)
 
+    # After a recovery the tables hold only the partitions this worker owns (our stores
+    # drop the others). The dirty marks are rebuilt too: a key of a partition handed over
+    # must not be published (its snapshot would now be empty, over the new owner's).
+
     @t.items.on_recover
     async def rebuild_items_index() -> None:
         index.popularity.clear()
+        index.dirty_popularity.clear()
+        index.dirty_covisitation.clear()
         pairs = index.pairs = item_pairs()
         for key, value in list(pairs.other.items()):
             parsed = parse_item_key(key)
@@ -347,6 +353,7 @@ def register_agents(
     @t.users.on_recover
     async def rebuild_history_index() -> None:
         index.history.clear()
+        index.dirty_history.clear()
         for key, value in list(t.users.items()):
             tenant, user = split_key(key)
             index.set_history(tenant, user, UserState.from_json(value).recent)

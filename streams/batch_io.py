@@ -51,17 +51,15 @@ async def persist(
 
     Tables must have no key/value type: Faust's codec for them is JSON for keys and
     values, which is what its changelog recovery decodes (``encode`` writes a value's
-    JSON; the local store keeps the value as given).
+    JSON; the local store keeps the value as given). Their store must be one of
+    ``streams.stores`` (it records each key's partition, for the next rebalance).
     """
     producer = app.producer
     futures: list[Awaitable[Any]] = []
     for table, staged in pairs:
-        data, topic = table.data, table.changelog_topic.get_topic_name()
+        write, topic = table.data.write, table.changelog_topic.get_topic_name()
         for key, partition, value in staged.writes():
-            if value is None:
-                data.pop(key, None)
-            else:
-                data[key] = value
+            write(key, partition, value)
             raw = None if value is None else encode(value)
             futures.append(
                 await producer.send(topic, orjson.dumps(key), raw, partition, None, None)

@@ -39,6 +39,8 @@ from streams.live.partition import (
     encode_value,
 )
 from streams.overlay import Overlay
+from streams.stores import MEMORY_STORE_URL
+from streams.stores import register as register_stores
 from streams.timers import quiet_on_stop
 
 log = logging.getLogger(__name__)
@@ -100,7 +102,8 @@ def register_live_agents(
 ) -> LiveTables:
     """Define the live-join agent, its table and its two timers on ``app``."""
     join = LiveJoin(config)
-    table = app.Table("live-join", default=None, partitions=partitions)
+    register_stores()
+    table = app.Table("live-join", default=None, partitions=partitions, store=MEMORY_STORE_URL)
     t = LiveTables(table, join)
     joined_topic = _raw_topic(app, topics.JOINED, partitions=partitions)
     view_topic = _raw_topic(app, topics.LIVE_VIEW, partitions=partitions)

@@ -5,15 +5,16 @@ The item table holds one key per directed pair, ``c␟tenant␟surface␟anchor�
 each as a Python string key and a list: ~160 bytes per pair, plus ~160 more for the copy
 the view index kept to publish neighbour lists from.
 
-``PairMap`` is a drop-in ``MutableMapping`` for that table that stores pairs by anchor
-(one ``c␟tenant␟surface␟anchor`` string per anchor), with the neighbour strings interned (shared by every pair that names
-the item) and each value packed into one int (``offset << 32 | count``). The keys and
-values it hands out are rebuilt on the way out, so the stages and the changelog see
-exactly what a dict would give them. It is also what the view index publishes from
-(``counts``), so no second copy is kept. Values that do not fit the packing (a count of
-2³² or more, anything not a pair of non-negative ints) are kept as given, wrapped.
+``PairMap`` is a drop-in ``MutableMapping`` for that table. It stores the pairs by
+anchor (one ``c␟tenant␟surface␟anchor`` string per anchor), the neighbour strings
+interned (one string per item, shared by every pair that names it), and each value
+packed into one int (``offset << 32 | count``). The keys and values it hands out are
+rebuilt on the way out, so the stages and the changelog see exactly what a dict would
+give them. The view index publishes from it (``counts``), so no second copy is kept.
+Values that do not fit the packing (a count of 2³² or more, anything not a pair of
+non-negative ints) are kept as given, wrapped.
 
-``PairTableStore`` is the Faust store using it (registered as ``recsys-pairs://``).
+``streams.stores.PairTableStore`` is the Faust store using it.
 """
 
 from __future__ import annotations
@@ -83,6 +84,9 @@ class PairMap(MutableMapping[str, Any]):
         """``c␟tenant␟surface␟anchor`` → neighbour → packed value."""
         self.other: dict[str, Any] = {}
         """Every key that is not a pair (popularity, marks), as given."""
+        self.row_partition: dict[str, int] = {}
+        """The changelog partition each anchor's pairs were written to (``set_at``);
+        keyed by the same string objects as ``rows``."""
         self._pairs = 0
         self.update(items)
 
@@ -136,6 +140,29 @@ class PairMap(MutableMapping[str, Any]):
             self._pairs += 1
         row[neighbour] = _pack(value)
 
+    def is_pair(self, key: str) -> bool:
+        return key.startswith(PAIR_PREFIX)
+
+    def set_at(self, key: str, value: Any, partition: int) -> None:
+        """Set a pair key written to changelog ``partition`` (remembered per anchor)."""
+        head, _, neighbour = key.rpartition(SEP)
+        row = self.rows.get(head)
+        if row is None:
+            row = self.rows[head] = {}
+        self.row_partition[head] = partition
+        if neighbour not in row:
+            neighbour = sys.intern(neighbour)
+            self._pairs += 1
+        row[neighbour] = _pack(value)
+
+    def keep_partitions(self, owned: set[int]) -> None:
+        """Drop the anchors last written to a partition not in ``owned`` (anchors with
+        no recorded partition stay)."""
+        for head, partition in list(self.row_partition.items()):
+            if partition not in owned:
+                self._pairs -= len(self.rows.pop(head, {}))
+                del self.row_partition[head]
+
     def __delitem__(self, key: str) -> None:
         split = _split(key)
         if split is None:
@@ -149,6 +176,7 @@ class PairMap(MutableMapping[str, Any]):
         self._pairs -= 1
         if not row:
             del self.rows[head]
+            self.row_partition.pop(head, None)
 
     def __iter__(self) -> Iterator[str]:
         yield from list(self.other)
@@ -162,6 +190,7 @@ class PairMap(MutableMapping[str, Any]):
     def clear(self) -> None:
         self.rows.clear()
         self.other.clear()
+        self.row_partition.clear()
         self._pairs = 0
 
     def copy(self) -> dict[str, Any]:
@@ -181,12 +210,6 @@ class PairMap(MutableMapping[str, Any]):
         """The anchor's neighbours and their counts (a new dict; empty when unknown)."""
         row = self.rows.get(_head(anchor))
         return {b: _count(v) for b, v in row.items()} if row else {}
-
-    def drop_anchor(self, anchor: Anchor) -> None:
-        """Forget an anchor's pairs (its partition moved to another worker)."""
-        row = self.rows.pop(_head(anchor), None)
-        if row is not None:
-            self._pairs -= len(row)
 
 
 def anchor_of(key: str) -> Anchor | None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from streams.keys import join_key
 from streams.pair_store import COUNT_MASK, PairMap
-from streams.pair_table_store import PAIR_STORE_URL, PairTableStore, register
+from streams.stores import MEMORY_STORE_URL, PAIR_STORE_URL, PairTableStore, TrackedStore, register
 from streams.view_index import ViewIndex
 
 ITEMS = st.sampled_from(["a", "b", "c", "d"])
@@ -86,15 +86,20 @@ def test_values_that_do_not_pack_are_kept_as_given() -> None:
     assert m.counts(("t", "s", "a")) == {"b": COUNT_MASK + 1, "c": 1}
 
 
-def test_dropping_an_anchor_forgets_its_pairs_only() -> None:
+def test_keeping_partitions_drops_the_anchors_written_to_the_others_only() -> None:
     m = PairMap()
-    for a, b in [("a", "b"), ("a", "c"), ("b", "a")]:
-        m[join_key("c", "t", "s", a, b)] = [1, 0]
+    m.set_at(join_key("c", "t", "s", "a", "b"), [1, 0], 0)
+    m.set_at(join_key("c", "t", "s", "a", "c"), [1, 1], 3)  # the anchor's last partition
+    m.set_at(join_key("c", "t", "s", "b", "a"), [1, 0], 1)
+    m[join_key("c", "t", "s", "z", "a")] = [1, 0]  # no partition known: kept
     m["other"] = 1
-    m.drop_anchor(("t", "s", "a"))
-    m.drop_anchor(("t", "s", "zz"))
-    assert dict(m) == {join_key("c", "t", "s", "b", "a"): [1, 0], "other": 1}
-    assert len(m) == 2
+    m.keep_partitions({1, 2})
+    assert dict(m) == {
+        join_key("c", "t", "s", "b", "a"): [1, 0],
+        join_key("c", "t", "s", "z", "a"): [1, 0],
+        "other": 1,
+    }
+    assert len(m) == 3 and m.row_partition == {join_key("c", "t", "s", "b"): 1}
 
 
 def _event(key: str, value: Any, partition: int) -> Any:
@@ -102,11 +107,14 @@ def _event(key: str, value: Any, partition: int) -> Any:
         partition=partition, value=None if value is None else b"x"))
 
 
-def test_the_faust_store_recovers_in_order_and_drops_unowned_partitions() -> None:
+def _table(store: str) -> Any:
     register()
-    app = faust.App("pair-store-test", broker="kafka://127.0.0.1:1")
-    table = app.Table("item-state", default=None, partitions=2, store=PAIR_STORE_URL)
-    store = table.data
+    app = faust.App("store-test", broker="kafka://127.0.0.1:1")
+    return app.Table("t", default=None, partitions=4, store=store)
+
+
+def test_the_pair_store_recovers_in_order_and_drops_unowned_partitions() -> None:
+    store = _table(PAIR_STORE_URL).data
     assert isinstance(store, PairTableStore) and isinstance(store.data, PairMap)
     ab, ba, pop = join_key("c", "t", "s", "a", "b"), join_key("c", "t", "s", "b", "a"), "p-key"
     batch = [
@@ -116,9 +124,24 @@ def test_the_faust_store_recovers_in_order_and_drops_unowned_partitions() -> Non
     ]
     store.apply_changelog_batch(batch, lambda k: k, lambda v: v)
     assert dict(store.data) == {ab: [2, 4], ba: [1, 0], pop: [0.5, 1, 2]}
-    owned = {TP("app-item-state-changelog", 0)}
-    asyncio.run(store.on_recovery_completed(owned, set()))
-    assert dict(store.data) == {ab: [2, 4]}
+    # written by the worker itself (streams.batch_io.persist), not recovered
+    store.write(join_key("c", "t", "s", "x", "y"), 2, [1, 9])
+    store.write("mark-2", 2, [9, 0])
+    store.write(join_key("c", "t", "s", "y", "x"), 0, [1, 9])
+    asyncio.run(store.on_recovery_completed({TP("t-changelog", 0)}, set()))
+    assert dict(store.data) == {ab: [2, 4], join_key("c", "t", "s", "y", "x"): [1, 9]}
+
+
+def test_the_memory_store_drops_the_keys_it_wrote_for_partitions_handed_over() -> None:
+    store = _table(MEMORY_STORE_URL).data
+    assert isinstance(store, TrackedStore)
+    store.apply_changelog_batch([_event("r1", [1], 1), _event("r0", [1], 0)], str, list)
+    for key, partition in [("w0", 0), ("w1", 1), ("w3", 3)]:
+        store.write(key, partition, [partition])
+    store.write("w3", 3, None)  # a delete
+    assert dict(store.data) == {"r1": [1], "r0": [1], "w0": [0], "w1": [1]}
+    asyncio.run(store.on_recovery_completed({TP("t-changelog", 0), TP("t-changelog", 3)}, set()))
+    assert dict(store.data) == {"r0": [1], "w0": [0]}
 
 
 def test_the_view_index_publishes_neighbour_lists_straight_from_the_pairs() -> None:
