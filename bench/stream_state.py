@@ -49,6 +49,7 @@ from streams.agents import TICKS_TOPIC, register_agents
 from streams.dedupe import Stamp
 from streams.keys import join_key
 from streams.messages import PairMsg
+from streams.overlay import Overlay
 from streams.pair_store import PairMap
 from streams.stages import item_stage
 
@@ -278,7 +279,16 @@ def pair_memory(pairs: list[tuple[str, str]], layout: str, *, both_ways: bool) -
             # fresh strings per message, as decoding each envelope makes them
             a, b = "".join(a), "".join(b)
             msg = PairMsg("t1", "home", a, b, Stamp("user", k % 8, updates, 0))
-            item_stage(table, 0, updates, msg, config)
+            if layout == "pairmap":  # as the worker writes it: the store's partition too
+                staged = Overlay(table)
+                item_stage(staged, 0, updates, msg, config)
+                for key, partition, value in staged.writes():
+                    if table.is_pair(key):
+                        table.set_at(key, value, partition)
+                    else:
+                        table[key] = value
+            else:
+                item_stage(table, 0, updates, msg, config)
             if layout == "dict":
                 key = join_key("c", msg.tenant, msg.surface, a, b)
                 copy.setdefault((msg.tenant, msg.surface, a), {})[b] = table[key][0]
