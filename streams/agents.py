@@ -57,7 +57,7 @@ from streams.overlay import Overlay
 from streams.pair_store import PairMap, anchor_of
 from streams.stages import RequestStage, item_stage, parse_item_key, user_stage
 from streams.state_config import StateConfig
-from streams.stores import MEMORY_STORE_URL, PAIR_STORE_URL
+from streams.stores import MEMORY_STORE_URL, PAIR_STORE_URL, uses_memory_store
 from streams.stores import register as register_stores
 from streams.timers import quiet_on_stop
 from streams.view_index import ViewIndex
@@ -119,9 +119,21 @@ def _raw_topic(app: faust.App, *names: str, partitions: int, **kw: Any) -> Any:
 
 
 def register_agents(
-    app: faust.App, codec: AvroCodec, *, partitions: int, config: StateConfig
+    app: faust.App,
+    codec: AvroCodec,
+    *,
+    partitions: int,
+    config: StateConfig,
+    own_stores: bool | None = None,
 ) -> StreamTables:
-    """Define every agent, table and timer of the stream worker on ``app``."""
+    """Define every agent, table and timer of the stream worker on ``app``.
+
+    ``own_stores`` (default: when the app's store is ``memory://``) puts the tables in
+    ``streams.stores``; otherwise (``rocksdb://``) they use the app's store, and the view
+    index keeps its own copy of the co-visitation counts to publish from.
+    """
+    if own_stores is None:
+        own_stores = uses_memory_store(app)
     stats = StreamStats()
     index = ViewIndex(config.popularity.half_life_ms, config.popularity.top_k, config.covis_top_n)
     request_stage = RequestStage(config)
@@ -137,7 +149,8 @@ def register_agents(
     def table(name: str, store: str = MEMORY_STORE_URL) -> Any:
         # No value_type: values are plain JSON (lists/dicts); Faust would otherwise call
         # value_type.from_data() on every changelog record during recovery.
-        return app.Table(name, default=None, partitions=partitions, store=store)
+        kw: dict[str, Any] = {"store": store} if own_stores else {}
+        return app.Table(name, default=None, partitions=partitions, **kw)
 
     register_stores()
 
@@ -260,15 +273,17 @@ def register_agents(
                 state = UserState.from_json(t.users.get(join_key(tenant, user)))
                 index.set_history(tenant, user, state.recent)
 
-    def item_pairs() -> PairMap:
-        """The item table's data, where the co-visitation view is published from."""
-        data = t.items.data.data
-        assert isinstance(data, PairMap), "the item table must use the pair store"
-        return data
+    def table_pairs() -> PairMap | None:
+        """The item table's PairMap (our store), where the co-visitation view is published
+        from; ``None`` with another store: the index then keeps a copy."""
+        data = getattr(t.items.data, "data", None)
+        return data if isinstance(data, PairMap) else None
 
     @app.agent(item_updates, name="items-state")
     async def items_agent(stream: Any) -> None:
-        index.pairs = item_pairs()
+        own = table_pairs()
+        if own is not None:
+            index.pairs = own
         async for batch in stream.take_events(BATCH_MAX, BATCH_WITHIN_S):
             staged = Overlay(t.items)
             for ev in batch:
@@ -278,9 +293,13 @@ def register_agents(
                     if isinstance(upd, PopularityMsg | PairMsg):
                         o = virtual_offset(msg.offset, i)
                         index_item_change(staged, msg.partition, o, upd)
-            anchors = [a for a in map(anchor_of, staged.staged) if a is not None]
+            pairs = [w for w in staged.writes() if index.pairs.is_pair(w[0])]
             await persist((t.items, staged))
-            index.mark_covisitation(anchors)  # now that the counts are in the table
+            if own is None:
+                for key, partition, value in pairs:
+                    index.pairs.set_at(key, value, partition)
+            # now that the counts are in the table
+            index.mark_covisitation(a for a in (anchor_of(w[0]) for w in pairs) if a)
 
     def index_item_change(
         staged: Overlay, partition: int, offset: int, upd: PopularityMsg | PairMsg
@@ -341,14 +360,24 @@ def register_agents(
         index.popularity.clear()
         index.dirty_popularity.clear()
         index.dirty_covisitation.clear()
-        pairs = index.pairs = item_pairs()
-        for key, value in list(pairs.other.items()):
+        own = table_pairs()
+        if own is not None:
+            index.pairs, rest = own, list(own.other.items())
+        else:  # another store: copy the counts into the index again
+            index.pairs.clear()
+            rest = []
+            for key, value in list(t.items.items()):
+                if index.pairs.is_pair(key):
+                    index.pairs[key] = value
+                else:
+                    rest.append((key, value))
+        for key, value in rest:
             parsed = parse_item_key(key)
             if parsed is not None and parsed[0] == "p":
                 tenant, surface, item = parsed[1]
                 p = partition_for(join_key(tenant, surface, item), partitions)
                 index.set_score(tenant, surface, p, item, Decayed(value[0], value[1]))
-        index.mark_covisitation(pairs.anchors())
+        index.mark_covisitation(index.pairs.anchors())
 
     @t.users.on_recover
     async def rebuild_history_index() -> None:

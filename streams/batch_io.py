@@ -13,6 +13,7 @@ throttled the streams to a few hundred events/s.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from typing import Any, Protocol
 
 import orjson
@@ -42,6 +43,13 @@ async def send_all(app: Any, topic: str, records: Iterable[Record]) -> int:
     return len(futures)
 
 
+def _plain_write(data: Any, key: str, partition: int, value: Any) -> None:
+    if value is None:
+        data.pop(key, None)
+    else:
+        data[key] = value
+
+
 async def persist(
     app: Any, *pairs: tuple[Any, Staged], encode: Callable[[Any], bytes] = orjson.dumps
 ) -> None:
@@ -51,13 +59,15 @@ async def persist(
 
     Tables must have no key/value type: Faust's codec for them is JSON for keys and
     values, which is what its changelog recovery decodes (``encode`` writes a value's
-    JSON; the local store keeps the value as given). Their store must be one of
-    ``streams.stores`` (it records each key's partition, for the next rebalance).
+    JSON; the local store keeps the value as given). The stores of ``streams.stores``
+    also record each key's partition (for the next rebalance); other stores (rocksdb://)
+    keep their data per partition themselves.
     """
     producer = app.producer
     futures: list[Awaitable[Any]] = []
     for table, staged in pairs:
-        write, topic = table.data.write, table.changelog_topic.get_topic_name()
+        write = getattr(table.data, "write", None) or partial(_plain_write, table.data)
+        topic = table.changelog_topic.get_topic_name()
         for key, partition, value in staged.writes():
             write(key, partition, value)
             raw = None if value is None else encode(value)

@@ -39,7 +39,7 @@ from streams.live.partition import (
     encode_value,
 )
 from streams.overlay import Overlay
-from streams.stores import MEMORY_STORE_URL
+from streams.stores import MEMORY_STORE_URL, uses_memory_store
 from streams.stores import register as register_stores
 from streams.timers import quiet_on_stop
 
@@ -98,12 +98,21 @@ def _raw_topic(app: faust.App, *names: str, partitions: int) -> Any:
 
 
 def register_live_agents(
-    app: faust.App, codec: AvroCodec, *, partitions: int, config: LiveConfig
+    app: faust.App,
+    codec: AvroCodec,
+    *,
+    partitions: int,
+    config: LiveConfig,
+    own_stores: bool | None = None,
 ) -> LiveTables:
-    """Define the live-join agent, its table and its two timers on ``app``."""
+    """Define the live-join agent, its table and its two timers on ``app``; the table in
+    ``streams.stores`` when ``own_stores`` (default: when the app's store is memory://)."""
     join = LiveJoin(config)
     register_stores()
-    table = app.Table("live-join", default=None, partitions=partitions, store=MEMORY_STORE_URL)
+    if own_stores is None:
+        own_stores = uses_memory_store(app)
+    kw: dict[str, Any] = {"store": MEMORY_STORE_URL} if own_stores else {}
+    table = app.Table("live-join", default=None, partitions=partitions, **kw)
     t = LiveTables(table, join)
     joined_topic = _raw_topic(app, topics.JOINED, partitions=partitions)
     view_topic = _raw_topic(app, topics.LIVE_VIEW, partitions=partitions)

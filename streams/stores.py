@@ -12,7 +12,8 @@ from them — republishing stale values over the new owner's at the next rebalan
 co-visitation pairs), which keeps the partition per anchor instead of per key.
 
 Use them with ``app.Table(..., store=MEMORY_STORE_URL | PAIR_STORE_URL)`` after
-``register()``.
+``register()``, when the app's store is ``memory://`` (``RECSYS_STORE``); a
+``rocksdb://`` store keeps each partition's data apart and drops revoked ones itself.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import faust
 import faust.stores
 from faust.stores import memory
 from faust.types import TP, EventT
@@ -29,6 +31,11 @@ from streams.pair_store import PairMap
 # URLs with a host: yarl makes "scheme://" falsy, and Faust then falls back to memory://
 MEMORY_STORE_URL = "recsys-memory://local/"
 PAIR_STORE_URL = "recsys-pairs://local/"
+
+
+def uses_memory_store(app: faust.App) -> bool:
+    """Whether the app's table store is ``memory://``: then ours replace Faust's."""
+    return str(app.conf.store).startswith("memory:")
 
 
 def register() -> None:
