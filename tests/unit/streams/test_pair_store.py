@@ -67,8 +67,8 @@ def test_random_operations_match_a_plain_dict(ops: list[tuple[str, str, Any]]) -
 
 def test_pairs_are_packed_by_anchor_and_share_their_neighbour_strings() -> None:
     m = PairMap()
-    m[join_key("c", "t", "s", "a", "item-" + "b")] = [3, 7]
-    m[join_key("c", "t", "s", "c", "item-" + "b")] = [3, 9]
+    m[join_key("c", "t", "s", "a", "item-b")] = [3, 7]
+    m[join_key("c", "t", "s", "c", "item-b")] = [3, 9]
     row_a, row_c = m.rows[join_key("c", "t", "s", "a")], m.rows[join_key("c", "t", "s", "c")]
     assert row_a == {"item-b": 7 << 32 | 3} and row_c == {"item-b": 9 << 32 | 3}
     assert next(iter(row_a)) is next(iter(row_c))  # one string for both pairs
