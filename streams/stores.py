@@ -18,6 +18,7 @@ Use them with ``app.Table(..., store=MEMORY_STORE_URL | PAIR_STORE_URL)`` after
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -27,6 +28,8 @@ from faust.stores import memory
 from faust.types import TP, EventT
 
 from streams.pair_store import PairMap
+
+log = logging.getLogger(__name__)
 
 # URLs with a host: yarl makes "scheme://" falsy, and Faust then falls back to memory://
 MEMORY_STORE_URL = "recsys-memory://local/"
@@ -45,6 +48,15 @@ def register() -> None:
 
 
 class TrackedStore(memory.Store[str, Any]):
+    async def on_recovery_completed(self, active_tps: set[TP], standby_tps: set[TP]) -> None:
+        before = len(self.data)
+        await super().on_recovery_completed(active_tps, standby_tps)
+        if len(self.data) < before:
+            log.info(
+                "table %s: dropped %d keys of partitions this worker no longer holds",
+                self.table_name, before - len(self.data),
+            )
+
     def write(self, key: str, partition: int, value: Any) -> None:
         """Set ``key`` (delete it for ``None``), written to changelog ``partition``."""
         if value is None:
@@ -82,5 +94,11 @@ class PairTableStore(TrackedStore):
             self.write(key, event.message.partition, value)
 
     async def on_recovery_completed(self, active_tps: set[TP], standby_tps: set[TP]) -> None:
+        before = len(self.data)
         self.data.keep_partitions({partition for _, partition in active_tps})
+        if len(self.data) < before:
+            log.info(
+                "table %s: dropped %d pairs of partitions this worker no longer holds",
+                self.table_name, before - len(self.data),
+            )
         await super().on_recovery_completed(active_tps, standby_tps)

@@ -4,10 +4,12 @@ partitions the way Faust's memory store does."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from types import SimpleNamespace
 from typing import Any
 
 import faust
+import pytest
 from faust.types import TP
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -132,7 +134,10 @@ def test_the_pair_store_recovers_in_order_and_drops_unowned_partitions() -> None
     assert dict(store.data) == {ab: [2, 4], join_key("c", "t", "s", "y", "x"): [1, 9]}
 
 
-def test_the_memory_store_drops_the_keys_it_wrote_for_partitions_handed_over() -> None:
+def test_the_memory_store_drops_the_keys_it_wrote_for_partitions_handed_over(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="streams.stores")
     store = _table(MEMORY_STORE_URL).data
     assert isinstance(store, TrackedStore)
     store.apply_changelog_batch([_event("r1", [1], 1), _event("r0", [1], 0)], str, list)
@@ -142,6 +147,7 @@ def test_the_memory_store_drops_the_keys_it_wrote_for_partitions_handed_over() -
     assert dict(store.data) == {"r1": [1], "r0": [1], "w0": [0], "w1": [1]}
     asyncio.run(store.on_recovery_completed({TP("t-changelog", 0), TP("t-changelog", 3)}, set()))
     assert dict(store.data) == {"r0": [1], "w0": [0]}
+    assert "table t: dropped 2 keys of partitions this worker no longer holds" in caplog.text
 
 
 def test_the_view_index_publishes_neighbour_lists_straight_from_the_pairs() -> None:
