@@ -12,7 +12,9 @@ then at a steady offered rate — produced from a child process (``bench.paced``
 production producers are — the lag from producing an outcome to the live view
 (``LiveReader``, in the bench's process beside the worker) counting it: the n-th
 outcome produced is counted when the merged view's outcome total reaches n (counts are
-monotone). With ``--lag-workers N`` the lag is measured a second time with N worker
+monotone). Then the CPU per live event of that worker (this process) and of a no-op
+Faust agent under the same paced traffic: what Faust's own path costs per event while
+traffic is live, next to what the join costs. With ``--lag-workers N`` the lag is measured a second time with N worker
 processes in one consumer group, as production scales the live join out (it is
 partition-local); on this 2-core machine the workers, the producer and the broker share
 the two cores, so it shows no gain here. Targets: (2) ≥ 60 % of (1), lag p95 ≤ 1 s.
@@ -25,10 +27,12 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import resource
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +43,7 @@ from app.replay import merge_by_time, replay
 from app.settings import Settings
 from app.synthetic import generate
 from bench.paced import PacedLog, run_paced
-from bench.stream_state import noop_faust, pct, settings_for, stop_bounded, wait_count
+from bench.stream_state import INPUT, noop_faust, pct, settings_for, stop_bounded, wait_count
 from schemas.codec import AvroCodec
 from schemas.registry import LocalRegistry
 from serving.live_reader import LiveReader
@@ -139,11 +143,36 @@ async def worker_processes(settings: Settings, n: int) -> AsyncIterator[None]:
                 proc.kill()
 
 
+@dataclass
+class CpuMeter:
+    """This process's CPU per event over the seconds it was processing them."""
+
+    processed: Callable[[], int]
+    samples: list[tuple[float, int]] = field(default_factory=list)
+    """(CPU seconds, events processed)."""
+
+    def sample(self) -> None:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        self.samples.append((r.ru_utime + r.ru_stime, self.processed()))
+
+    def per_event(self) -> float:
+        """From the last sample before the first event to the first with the final count
+        (the idle seconds around the traffic are left out); NaN without events."""
+        if not self.samples:
+            return float("nan")
+        first, final = self.samples[0][1], self.samples[-1][1]
+        c0 = max(c for c, n in self.samples if n == first)
+        c1 = min(c for c, n in self.samples if n == final)
+        return (c1 - c0) / (final - first) if final > first else float("nan")
+
+
 async def lag(
     settings: Settings, bootstrap: str, rate: float, seconds: float, workers: int = 0
-) -> list[float]:
+) -> tuple[list[float], float]:
     """Outcome produced (by a producer in a child process) → counted in the live view;
-    ``workers`` 0: one worker in this process, else that many worker processes."""
+    ``workers`` 0: one worker in this process (and its CPU per event), else that many
+    worker processes (CPU per event NaN)."""
+    meter: CpuMeter | None = None
     async with contextlib.AsyncExitStack() as stack:
         reader = LiveReader(bootstrap)
         if workers:
@@ -159,11 +188,54 @@ async def lag(
             # wall-clock ticks reached them all), not before.
             while not reader.ready() or len(tables.join.partitions) < settings.partitions:
                 await asyncio.sleep(0.05)
+            meter = CpuMeter(lambda: tables.processed)
         stack.push_async_callback(reader.stop)
-        return await _measure(reader, bootstrap, rate, seconds)
+        lags = await _measure(reader, bootstrap, rate, seconds, meter)
+    return lags, meter.per_event() if meter else float("nan")
 
 
-async def _measure(reader: LiveReader, bootstrap: str, rate: float, seconds: float) -> list[float]:
+async def noop_cpu(settings: Settings, bootstrap: str, rate: float, seconds: float) -> float:
+    """CPU per event of a no-op Faust agent (in this process) under the same paced
+    traffic as the lag phase: Faust's own per-event cost on live traffic."""
+    fapp = make_faust_app(settings)
+    count = {"n": 0}
+
+    @fapp.agent(fapp.topic(*INPUT, key_type=bytes, value_type=bytes,
+                           key_serializer="raw", value_serializer="raw"))
+    async def noop(stream):  # type: ignore[no-untyped-def]
+        async for _ in stream.events():
+            count["n"] += 1
+
+    await fapp.start()
+    meter = CpuMeter(lambda: count["n"])
+    try:
+        while len(fapp.consumer.assignment()) < len(INPUT) * settings.partitions:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)
+
+        async def sampling() -> None:
+            while True:
+                meter.sample()
+                await asyncio.sleep(0.01)
+
+        sampler = asyncio.create_task(sampling())
+        try:
+            await run_paced(PacedLog(requests=int(rate * seconds / 1.2)), bootstrap, rate)
+            last, still = -1, 0.0
+            while still < 1.0:  # until the count has not moved for a second
+                await asyncio.sleep(0.1)
+                still = still + 0.1 if count["n"] == last else 0.0
+                last = count["n"]
+        finally:
+            sampler.cancel()
+    finally:
+        await stop_bounded(fapp)
+    return meter.per_event()
+
+
+async def _measure(
+    reader: LiveReader, bootstrap: str, rate: float, seconds: float, meter: CpuMeter | None
+) -> list[float]:
     spec = PacedLog(requests=int(rate * seconds / 1.2))
     base = reader.overview()["totals"]["outcomes"]
     samples: list[tuple[float, int]] = []
@@ -177,6 +249,8 @@ async def _measure(reader: LiveReader, bootstrap: str, rate: float, seconds: flo
             if merged is not last:
                 last, count = merged, reader.overview()["totals"]["outcomes"] - base
             samples.append((time.monotonic(), count))
+            if meter is not None:
+                meter.sample()
             await asyncio.sleep(0.01)
 
     watcher = asyncio.create_task(watch())
@@ -229,7 +303,7 @@ async def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 s1 = settings_for(broker, Path(tmp)).replace(app_id=f"lag-{uuid.uuid4().hex[:6]}")
                 await ensure_topics(broker.bootstrap, s1.partitions)
-                lags = await lag(s1, broker.bootstrap, args.rate, args.seconds, workers)
+                lags, cpu = await lag(s1, broker.bootstrap, args.rate, args.seconds, workers)
                 where = f"{workers} worker processes" if workers else "one worker"
                 print(
                     f"lag at {args.rate:,.0f} events/s for {args.seconds:.0f}s, {where}, "
@@ -239,6 +313,21 @@ async def main() -> None:
                     flush=True,
                 )
             broker.stop()
+            if not workers:
+                broker = EmbeddedBroker(free_port())
+                broker.start()
+                with tempfile.TemporaryDirectory() as tmp:
+                    s2 = settings_for(broker, Path(tmp))
+                    await ensure_topics(broker.bootstrap, s2.partitions)
+                    noop = await noop_cpu(s2, broker.bootstrap, args.rate, args.seconds)
+                print(
+                    f"CPU per live event at {args.rate:,.0f} events/s (this process, over the "
+                    f"seconds it was processing): live join worker {cpu * 1e6:.0f} µs, no-op "
+                    f"Faust agent under the same traffic {noop * 1e6:.0f} µs "
+                    f"(one core = {1e6 / args.rate:.0f} µs per event at this rate)",
+                    flush=True,
+                )
+                broker.stop()
     finally:
         broker.stop()
 
