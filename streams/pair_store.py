@@ -32,6 +32,9 @@ Anchor = tuple[str, str, str]
 """(tenant, surface, anchor)."""
 
 
+_MISSING: Any = object()
+
+
 class _Kept:
     """A pair value that does not pack, stored as given."""
 
@@ -92,19 +95,13 @@ class PairMap(MutableMapping[str, Any]):
 
     # --- the mapping -------------------------------------------------------------------
 
-    # get and set are the item stage's hot path: the splitting and packing are inlined.
+    # get is the item stage's hot path: the splitting and unpacking are inlined.
 
     def __getitem__(self, key: str) -> Any:
-        if not key.startswith(PAIR_PREFIX):
-            return self.other[key]
-        head, _, neighbour = key.rpartition(SEP)
-        row = self.rows.get(head)
-        stored = row.get(neighbour) if row is not None else None
-        if stored is None:
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
             raise KeyError(key)
-        if type(stored) is int:
-            return [stored & COUNT_MASK, stored >> COUNT_BITS]
-        return _unpack(stored)
+        return value
 
     def get(self, key: str, default: Any = None) -> Any:
         if not key.startswith(PAIR_PREFIX):
@@ -128,32 +125,30 @@ class PairMap(MutableMapping[str, Any]):
         return row is not None and split[1] in row
 
     def __setitem__(self, key: str, value: Any) -> None:
-        if not key.startswith(PAIR_PREFIX):
+        if key.startswith(PAIR_PREFIX):
+            self._put_pair(key, value)
+        else:
             self.other[key] = value
-            return
-        head, _, neighbour = key.rpartition(SEP)
-        row = self.rows.get(head)
-        if row is None:
-            row = self.rows[head] = {}
-        if neighbour not in row:
-            neighbour = sys.intern(neighbour)
-            self._pairs += 1
-        row[neighbour] = _pack(value)
 
     def is_pair(self, key: str) -> bool:
         return key.startswith(PAIR_PREFIX)
 
     def set_at(self, key: str, value: Any, partition: int) -> None:
         """Set a pair key written to changelog ``partition`` (remembered per anchor)."""
+        self.row_partition[self._put_pair(key, value)] = partition
+
+    def _put_pair(self, key: str, value: Any) -> str:
+        """Store a pair; returns its anchor's row key (a new row keeps this string, an
+        existing one its own, so ``row_partition`` shares the strings of ``rows``)."""
         head, _, neighbour = key.rpartition(SEP)
         row = self.rows.get(head)
         if row is None:
             row = self.rows[head] = {}
-        self.row_partition[head] = partition
         if neighbour not in row:
             neighbour = sys.intern(neighbour)
             self._pairs += 1
         row[neighbour] = _pack(value)
+        return head
 
     def keep_partitions(self, owned: set[int]) -> None:
         """Drop the anchors last written to a partition not in ``owned`` (anchors with
