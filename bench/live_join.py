@@ -44,7 +44,15 @@ from app.replay import merge_by_time, replay
 from app.settings import Settings
 from app.synthetic import generate
 from bench.paced import PacedLog, run_paced
-from bench.stream_state import INPUT, noop_faust, pct, settings_for, stop_bounded, wait_count
+from bench.stream_state import (
+    INPUT,
+    noop_app,
+    noop_faust,
+    pct,
+    settings_for,
+    stop_bounded,
+    wait_count,
+)
 from schemas.codec import AvroCodec
 from schemas.registry import LocalRegistry
 from serving.live_reader import LiveReader
@@ -201,17 +209,9 @@ async def lag(
 async def noop_cpu(settings: Settings, bootstrap: str, rate: float, seconds: float) -> float:
     """CPU per event of a no-op Faust agent (in this process) under the same paced
     traffic as the lag phase: Faust's own per-event cost on live traffic."""
-    fapp = make_faust_app(settings)
-    count = {"n": 0}
-
-    @fapp.agent(fapp.topic(*INPUT, key_type=bytes, value_type=bytes,
-                           key_serializer="raw", value_serializer="raw"))
-    async def noop(stream):  # type: ignore[no-untyped-def]
-        async for _ in stream.events():
-            count["n"] += 1
-
+    fapp, processed = noop_app(settings)
     await fapp.start()
-    meter = CpuMeter(lambda: count["n"])
+    meter = CpuMeter(processed)
     try:
         while len(fapp.consumer.assignment()) < len(INPUT) * settings.partitions:
             await asyncio.sleep(0.05)
@@ -228,8 +228,8 @@ async def noop_cpu(settings: Settings, bootstrap: str, rate: float, seconds: flo
             last, still = -1, 0.0
             while still < 1.0:  # until the count has not moved for a second
                 await asyncio.sleep(0.1)
-                still = still + 0.1 if count["n"] == last else 0.0
-                last = count["n"]
+                still = still + 0.1 if processed() == last else 0.0
+                last = processed()
         finally:
             sampler.cancel()
     finally:

@@ -26,6 +26,7 @@ import tempfile
 import time
 import tracemalloc
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,9 @@ async def wait_count(get: object, total: int, timeout_s: float = 600) -> float:
     raise TimeoutError(f"only {get()} of {total} events processed")  # type: ignore[operator]
 
 
-async def noop_faust(settings: Settings, total: int) -> float:
+def noop_app(settings: Settings) -> tuple[Any, Callable[[], int]]:
+    """A Faust app (not started) whose one agent only counts the input events, and its
+    count: Faust's own per-event path with nothing on top."""
     app = make_faust_app(settings)
     count = {"n": 0}
     topic = app.topic(
@@ -112,9 +115,14 @@ async def noop_faust(settings: Settings, total: int) -> float:
         async for _ in stream.events():
             count["n"] += 1
 
+    return app, lambda: count["n"]
+
+
+async def noop_faust(settings: Settings, total: int) -> float:
+    app, processed = noop_app(settings)
     await app.start()
     try:
-        secs = await wait_count(lambda: count["n"], total)
+        secs = await wait_count(processed, total)
     finally:
         await stop_bounded(app)
     return total / secs
