@@ -85,6 +85,10 @@ class AvroCodec:
             self._headers[schema_name] = header
         return header
 
+    def framed(self, schema_name: str, body: bytes) -> bytes:
+        """``body`` (Avro of ``schema_name``, ours) behind its 5-byte registry header."""
+        return self._header(schema_name) + body
+
     def encode(self, event: Event, *, checked: bool = False) -> bytes:
         """Framed Avro bytes of a valid event (``InvalidEventError`` if it is not valid).
 

@@ -256,8 +256,19 @@ class EventProducer:
         event = self._pseudonymized(event)
         # validated above; the pseudonym only swaps user_id for its HMAC hex (still valid)
         data = self.codec.encode(event, checked=True)
-        key = event.key()
-        topic = self.topics[event.SCHEMA]
+        return await self._enqueue(event.SCHEMA, event.key(), data)
+
+    async def send_body(self, schema: str, key: str, body: bytes) -> asyncio.Future[Any]:
+        """Frame and enqueue an Avro ``body`` a writer of ``schemas`` made from values it
+        checked against the contract (``schemas.exposure_wire``); user ids in it are final,
+        so a pseudonymizing producer refuses it (``ConfigError``)."""
+        if self._salt is not None:
+            raise ConfigError("send_body needs a producer without a salt: the body's user "
+                              "ids cannot be pseudonymized after encoding")
+        return await self._enqueue(schema, key, self.codec.framed(schema, body))
+
+    async def _enqueue(self, schema: str, key: str, data: bytes) -> asyncio.Future[Any]:
+        topic = self.topics[schema]
         producer = self._producer
         if producer is None:
             raise DeliveryError("EventProducer is not started: await start() or use 'async with'")
@@ -266,7 +277,7 @@ class EventProducer:
         except Exception as exc:
             self._record_failure(key, topic, exc)
             raise DeliveryError(
-                f"could not enqueue {event.SCHEMA} key {key!r} to {topic}: "
+                f"could not enqueue {schema} key {key!r} to {topic}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
         self._pending.add(future)

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from schemas.events import Assignment, Exposure, ExposureItem
+from schemas.events import Assignment, Event, Exposure, ExposureItem
+from schemas.exposure_wire import ExposureWriter
 from schemas.fast_init import mutable_twin
 from schemas.pseudonym import pick_user_id, pseudonymize
 from serving.experiments import Arm
@@ -90,6 +91,10 @@ def ranked_items(ids: Sequence[str]) -> tuple[ExposureItem, ...]:
     return tuple(out)
 
 
+def _latency(s: Served) -> float | None:
+    return None if s.latency_ms is None else round(s.latency_ms, 1)
+
+
 def exposure_event(s: Served, salt: str) -> Exposure:
     return Exposure(
         request_id=s.request_id,
@@ -97,9 +102,42 @@ def exposure_event(s: Served, salt: str) -> Exposure:
         ts=s.ts,
         items=ranked_items(s.items),
         context=exposure_context(s),
-        latency_ms=None if s.latency_ms is None else round(s.latency_ms, 1),
+        latency_ms=_latency(s),
         error=s.error,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ServedExposure:
+    """The exposure of a served request, made when it is published rather than in the
+    handler. ``event()`` is the typed ``Exposure``; ``body(writer)`` is its Avro body
+    written straight from the served values (``schemas.exposure_wire``: the same bytes,
+    a sixth of the CPU), or None when a value breaks the contract (then the typed path
+    words the error)."""
+
+    SCHEMA: ClassVar[str] = Exposure.SCHEMA
+
+    served: Served
+    salt: str
+
+    def key(self) -> str:
+        return self.served.request_id
+
+    def event(self) -> Exposure:
+        return exposure_event(self.served, self.salt)
+
+    def body(self, writer: ExposureWriter) -> bytes | None:
+        s = self.served
+        return writer.body(s.request_id, pseudonymous_user(s.user, s.request_id, self.salt),
+                           s.ts, s.items, exposure_context(s), _latency(s), s.error)
+
+
+Emitted = Event | ServedExposure
+"""What a handler hands to a sink."""
+
+
+def as_event(emitted: Emitted) -> Event:
+    return emitted.event() if isinstance(emitted, ServedExposure) else emitted
 
 
 def assignment_event(s: Served, salt: str) -> Assignment | None:

@@ -17,7 +17,7 @@ from serving.engine.pipeline import rank
 from serving.engine.warnings import ordered
 from serving.engine.weights import normalize_mode, resolve_weights
 from serving.experiments import Arm, assign, assignment_subject
-from serving.exposure import Served, assignment_event, exposure_event, pseudonymous_user
+from serving.exposure import Served, ServedExposure, assignment_event, pseudonymous_user
 from serving.keys import DEPS, GATE, METRICS, PRINCIPAL, REQUEST_ID, RETURNED, TENANTS, WARNED
 from serving.metrics import render_live
 from serving.request import RecommendRequest, parse_recommend
@@ -72,7 +72,7 @@ async def _send_then_log(request: web.Request, response: web.Response, served: S
     await response.write_eof()
     deps = request.app[DEPS]
     salt = deps.settings.exposure_salt
-    deps.sink.emit(exposure_event(served, salt))
+    deps.sink.emit(ServedExposure(served, salt))
     assignment = assignment_event(served, salt)
     if assignment is None:
         return
@@ -157,7 +157,7 @@ async def recommend(request: web.Request) -> web.StreamResponse:
     try:
         result, _model = _rank(request, req, state, principal.tenant, now_ms, override)
     except Exception:
-        deps.sink.emit(exposure_event(served((), error=True), settings.exposure_salt))
+        deps.sink.emit(ServedExposure(served((), error=True), settings.exposure_salt))
         raise
     meta = _meta(request, principal.tenant, req.surface, req.segment, algo, state,
                  len(result.items), started)

@@ -5,6 +5,11 @@ False (counting a drop) when the queue is full. ``QueueSink`` drains the queue i
 background task into anything with ``async send(event)`` / ``async flush()`` — in
 production ``schemas.producer.EventProducer`` **built without a salt**, because the
 events already carry pseudonymous user ids. ``InMemorySink`` keeps events for tests.
+
+Handlers emit a request's exposure as a ``ServedExposure`` (the served values, not yet
+an event): when the publisher has ``send_body`` (``EventProducer`` does) the drain task
+writes its Avro body directly, else it builds the typed ``Exposure``. Both give the
+same record; the first costs ~15 µs instead of ~100 per request.
 """
 
 from __future__ import annotations
@@ -12,16 +17,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from schemas.events import Event
+from schemas.exposure_wire import ExposureWriter
+from serving.exposure import Emitted, ServedExposure, as_event
 from serving.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 
 class EventSink(Protocol):
-    def emit(self, event: Event) -> bool:
+    def emit(self, event: Emitted) -> bool:
         """Enqueue without blocking; False when the event was dropped."""
         ...
 
@@ -44,11 +52,11 @@ class InMemorySink:
         self.capacity = capacity
         self.dropped = 0
 
-    def emit(self, event: Event) -> bool:
+    def emit(self, event: Emitted) -> bool:
         if self.capacity is not None and len(self.events) >= self.capacity:
             self.dropped += 1
             return False
-        self.events.append(event)
+        self.events.append(as_event(event))
         return True
 
     async def start(self) -> None:
@@ -63,13 +71,16 @@ class QueueSink:
 
     def __init__(self, publisher: Publisher, maxsize: int = 10_000) -> None:
         self.publisher = publisher
-        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize)
+        self.queue: asyncio.Queue[Emitted] = asyncio.Queue(maxsize)
         self.dropped = 0
         self.failed = 0
         self.sent = 0
         self._task: asyncio.Task[None] | None = None
+        self._send_body: Callable[[str, str, bytes], Awaitable[Any]] | None = getattr(
+            publisher, "send_body", None)
+        self._writer = ExposureWriter()
 
-    def emit(self, event: Event) -> bool:
+    def emit(self, event: Emitted) -> bool:
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
@@ -81,9 +92,15 @@ class QueueSink:
         if self._task is None:
             self._task = asyncio.create_task(self._drain(), name="exposure-sink")
 
-    async def _send(self, event: Event) -> None:
+    async def _send(self, event: Emitted) -> None:
         try:
-            await self.publisher.send(event)
+            send_body, body = self._send_body, None
+            if type(event) is ServedExposure and send_body is not None:
+                body = event.body(self._writer)
+            if send_body is not None and body is not None:
+                await send_body(event.SCHEMA, event.key(), body)
+            else:
+                await self.publisher.send(as_event(event))
             self.sent += 1
         except Exception:  # best effort: logged and counted, never raised to a request
             self.failed += 1

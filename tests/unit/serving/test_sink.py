@@ -166,3 +166,62 @@ def test_generated_request_ids_are_uuid4_hex() -> None:
     for rid in ids:
         parsed = uuid.UUID(hex=rid)
         assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and parsed.hex == rid
+
+
+class RecordingProducer:
+    """aiokafka's producer as ``EventProducer`` sees it: keeps each record it is sent."""
+
+    def __init__(self, **_: object) -> None:
+        self.records: list[tuple[str, bytes, bytes]] = []
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def flush(self) -> None:
+        return None
+
+    async def send(self, topic: str, value: bytes, key: bytes) -> asyncio.Future[None]:
+        self.records.append((topic, value, key))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+async def test_a_served_exposure_reaches_kafka_as_the_typed_event_would() -> None:
+    """The drain task writes the body from the served values (``send_body``); the record
+    on the topic is the one the typed ``Exposure`` encodes to, key and topic included."""
+    from schemas.producer import EventProducer
+    from schemas.registry import LocalRegistry
+    from serving.experiments import Arm
+    from serving.exposure import ServedExposure
+    from serving.sink_kafka import KafkaEventSink
+
+    made: list[RecordingProducer] = []
+
+    def factory(**options: object) -> RecordingProducer:
+        made.append(RecordingProducer(**options))
+        return made[-1]
+
+    producer = EventProducer("127.0.0.1:9", registry=LocalRegistry(), producer_factory=factory)
+    sink = KafkaEventSink(producer)
+    await sink.start()
+    served = [
+        Served("r1", "t1", "home", "2026-01-01T00:00:00.000Z", ("x", "y"), "vip",
+               UserRef(user_id="u1"), RequestContext(locale="fi-FI", device="ios"),
+               "algo@1", "cfg", "rules", Arm("exp", "B", assigned_by_server=True), 3.14159),
+        Served("r2", "t1", "home", "2026-01-01T00:00:00.000Z", (), error=True),
+        # refused by the writer (an empty item id): the typed path rejects it too
+        Served("r3", "t1", "home", "2026-01-01T00:00:00.000Z", ("",)),
+    ]
+    for s in served:
+        assert sink.emit(ServedExposure(s, "salt"))
+    await sink.stop()
+    assert (sink.sent, sink.failed) == (2, 1)
+    sent = made[0].records
+    assert [(topic, key) for topic, _, key in sent] == [("recsys.exposures.v1", b"r1"),
+                                                         ("recsys.exposures.v1", b"r2")]
+    for (_, value, _), s in zip(sent, served, strict=False):
+        assert value == producer.codec.encode(exposure_event(s, "salt"))
