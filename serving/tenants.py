@@ -24,16 +24,26 @@ class TenantState:
     rules_version: str
 
 
+_DEFAULT_CONFIG = TenantConfig()
+
+
 class TenantCache:
     def __init__(self, store: ConfigStore) -> None:
         self.store = store
         self._configs: dict[tuple[str, str], TenantConfig] = {}
         self._rules: dict[tuple[str, str], tuple[Rule, ...]] = {}
+        # the last state handed out per tenant, reused while both versions are the same
+        self._states: dict[str, TenantState] = {}
 
     def state(self, tenant: str) -> TenantState:
         cfg_version = self.store.current(tenant, "config")
         rules_version = self.store.current(tenant, "rules")
-        config, cfg_etag = TenantConfig(), ""
+        last = self._states.get(tenant)
+        if (last is not None
+                and last.config_version == (cfg_version.etag if cfg_version else "")
+                and last.rules_version == (rules_version.etag if rules_version else "")):
+            return last
+        config, cfg_etag = _DEFAULT_CONFIG, ""
         if cfg_version is not None:
             cfg_etag = cfg_version.etag
             key = (tenant, cfg_etag)
@@ -48,10 +58,12 @@ class TenantCache:
             if key not in self._rules:
                 self._rules[key] = parse_rules(rules_version.document, tenant)
             rules = self._rules[key]
-        return TenantState(config, cfg_etag, rules, rules_etag)
+        state = self._states[tenant] = TenantState(config, cfg_etag, rules, rules_etag)
+        return state
 
     def invalidate(self, tenant: str, target: str) -> int:
         """Drop the parsed ``config`` or ``rules`` of a tenant; the number dropped."""
+        self._states.pop(tenant, None)
         if target == "config":
             return _drop(self._configs, tenant)
         return _drop(self._rules, tenant)

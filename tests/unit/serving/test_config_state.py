@@ -67,5 +67,10 @@ async def test_tenant_cache_parses_once_per_version():
     first = cache.state("t1")
     assert first.config.mode == "cooc"
     assert cache.state("t1").config is first.config  # memoised by ETag
+    assert cache.state("t1") is first  # the same state while neither version moved
     assert cache.invalidate("t1", "config") == 1
     assert cache.state("t1").config is not first.config
+    await store.put("t1", "rules", [], if_match=None, actor=ACTOR, now_ms=2)
+    moved = cache.state("t1")
+    assert moved.rules_version == content_etag([]) and moved is not first
+    assert cache.state("t2").config_version == "" and cache.state("t2").rules == ()
