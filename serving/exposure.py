@@ -112,7 +112,7 @@ class ServedExposure:
     """The exposure of a served request, made when it is published rather than in the
     handler. ``event()`` is the typed ``Exposure``; ``body(writer)`` is its Avro body
     written straight from the served values (``schemas.exposure_wire``: the same bytes,
-    a sixth of the CPU), or None when a value breaks the contract (then the typed path
+    a fifth of the CPU), or None when a value breaks the contract (then the typed path
     words the error)."""
 
     SCHEMA: ClassVar[str] = Exposure.SCHEMA

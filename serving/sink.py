@@ -9,7 +9,7 @@ events already carry pseudonymous user ids. ``InMemorySink`` keeps events for te
 Handlers emit a request's exposure as a ``ServedExposure`` (the served values, not yet
 an event): when the publisher has ``send_body`` (``EventProducer`` does) the drain task
 writes its Avro body directly, else it builds the typed ``Exposure``. Both give the
-same record; the first costs ~15 µs instead of ~100 per request.
+same record; the first costs ~19 µs instead of ~100 per request.
 """
 
 from __future__ import annotations
