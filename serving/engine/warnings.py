@@ -43,9 +43,12 @@ class ServingWarning:
 
 def ordered(warnings: Iterable[ServingWarning]) -> tuple[ServingWarning, ...]:
     """Warnings sorted by code rank, stable within a code, exact duplicates dropped."""
+    listed = tuple(warnings)
+    if len(listed) < 2:  # the common case (no warning or one): nothing to sort or drop
+        return listed
     seen: set[ServingWarning] = set()
     unique = []
-    for w in warnings:
+    for w in listed:
         if w not in seen:
             seen.add(w)
             unique.append(w)

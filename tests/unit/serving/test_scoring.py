@@ -49,6 +49,9 @@ def test_modes_and_warning_order():
     assert [(w.code, w.detail) for w in ordered(ws)] == [
         ("DEFAULT_APPLIED", "k"), ("SIGNAL_UNAVAILABLE", "b"), ("SIGNAL_UNAVAILABLE", "a"),
         ("CONSTRAINTS_FILTERED", "1")]
+    # no warning or one (the usual response): a tuple of them, from any iterable
+    assert ordered(iter([])) == () and ordered(iter(ws[:1])) == (ws[0],)
+    assert ordered([ws[2], ws[4]]) == (ws[2],)  # two equal ones: the duplicate dropped
     with pytest.raises(ValueError, match="unknown warning code"):
         ServingWarning("NOPE", "")
 
