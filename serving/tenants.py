@@ -25,6 +25,7 @@ class TenantState:
 
 
 _DEFAULT_CONFIG = TenantConfig()
+_NO_DOCUMENTS = TenantState(_DEFAULT_CONFIG, "", (), "")
 
 
 class TenantCache:
@@ -32,12 +33,17 @@ class TenantCache:
         self.store = store
         self._configs: dict[tuple[str, str], TenantConfig] = {}
         self._rules: dict[tuple[str, str], tuple[Rule, ...]] = {}
-        # the last state handed out per tenant, reused while both versions are the same
+        # the last state handed out per tenant with a stored document, reused while both
+        # versions are the same (as bounded as the stored tenants)
         self._states: dict[str, TenantState] = {}
 
     def state(self, tenant: str) -> TenantState:
         cfg_version = self.store.current(tenant, "config")
         rules_version = self.store.current(tenant, "rules")
+        if cfg_version is None and rules_version is None:
+            # one shared state: a tenant name nobody stored anything for (in open mode
+            # any header names one) must not grow the cache
+            return _NO_DOCUMENTS
         last = self._states.get(tenant)
         if (last is not None
                 and last.config_version == (cfg_version.etag if cfg_version else "")

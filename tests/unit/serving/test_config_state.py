@@ -74,3 +74,6 @@ async def test_tenant_cache_parses_once_per_version():
     moved = cache.state("t1")
     assert moved.rules_version == content_etag([]) and moved is not first
     assert cache.state("t2").config_version == "" and cache.state("t2").rules == ()
+    for n in range(100):  # tenants nobody stored a document for are not remembered
+        assert cache.state(f"nobody-{n}").rules_version == ""
+    assert sorted(cache._states) == ["t1"]
