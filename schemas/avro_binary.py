@@ -83,6 +83,16 @@ def read_long(data: bytes, pos: int) -> tuple[int, int]:
             raise ValueError("varint longer than 10 bytes")
 
 
+def string_bytes(value: str) -> bytes:
+    """The Avro ``string`` encoding of ``value`` (byte length, then UTF-8) in one chunk."""
+    raw = value.encode("utf-8")
+    return zigzag(len(raw)) + raw
+
+
+pack_double = _DOUBLE.pack
+"""The Avro ``double`` encoding (8 bytes, little-endian IEEE 754)."""
+
+
 # -- writers ---------------------------------------------------------------------------
 def _w_string(value: Any, out: list[bytes]) -> None:
     raw = value.encode("utf-8")

@@ -18,22 +18,15 @@ takes the typed path, which words the error. So nothing invalid leaves through h
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Mapping, Sequence
 
-from schemas.avro_binary import zigzag
+from schemas.avro_binary import pack_double, string_bytes, zigzag
 from schemas.timestamps import is_rfc3339
 
-_DOUBLE = struct.Struct("<d")
 _BRANCH_1 = b"\x02"
 _NULL = b"\x00"
 # rank (a long) then the three optional propensities, all null
 _TAILS = [zigzag(rank) + b"\x00\x00\x00" for rank in range(1025)]
-
-
-def _string(value: str) -> bytes:
-    raw = value.encode("utf-8")
-    return zigzag(len(raw)) + raw
 
 
 class ExposureWriter:
@@ -52,14 +45,14 @@ class ExposureWriter:
         items = self._items
         if len(items) >= self.max_items:
             items.clear()  # a catalog larger than the bound: start over, stay bounded
-        encoded = items[item_id] = _string(item_id)
+        encoded = items[item_id] = string_bytes(item_id)
         return encoded
 
     def _label(self, value: str) -> bytes:
         labels = self._labels
         if len(labels) >= self.max_labels:
             labels.clear()
-        encoded = labels[value] = _string(value)
+        encoded = labels[value] = string_bytes(value)
         return encoded
 
     def body(self, request_id: str, user_id: str, ts: str, item_ids: Sequence[str],
@@ -70,7 +63,7 @@ class ExposureWriter:
         if (type(request_id) is not str or not request_id or type(user_id) is not str
                 or not user_id or type(ts) is not str or not is_rfc3339(ts)):
             return None
-        out = [_string(request_id), _string(user_id), _string(ts)]
+        out = [string_bytes(request_id), string_bytes(user_id), string_bytes(ts)]
         append = out.append
         if item_ids:
             append(zigzag(len(item_ids)))
@@ -105,7 +98,7 @@ class ExposureWriter:
                     or not math.isfinite(latency_ms) or latency_ms < 0):
                 return None
             append(_BRANCH_1)
-            append(_DOUBLE.pack(latency_ms))
+            append(pack_double(latency_ms))
         if error is None:
             append(_NULL)
         elif type(error) is bool:
