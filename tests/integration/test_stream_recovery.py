@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiokafka.structs import ConsumerRecord
@@ -28,6 +30,20 @@ from tests.integration.procs import WorkerProcess, worker_env
 from tests.integration.views_check import differences, wait_equal
 
 CONFIG = state_config(Settings(grace_s=86_400.0, grace_wall_s=5.0))
+
+
+@contextlib.asynccontextmanager
+async def reading(reader: ViewReader, workers: list[WorkerProcess]) -> AsyncIterator[None]:
+    """The reader started; on a clean exit every worker (those added inside the block
+    too) must still run; then the reader and the workers are stopped."""
+    try:
+        await reader.start()
+        yield
+        assert all(w.proc.poll() is None for w in workers), "a worker died"
+    finally:
+        await reader.stop()
+        for w in workers:
+            w.stop()
 
 
 async def test_sigkill_mid_stream_then_restart_keeps_views_exact(
@@ -70,16 +86,10 @@ async def test_two_workers_split_eight_partitions_and_views_stay_exact(
     env = worker_env(fresh_broker.bootstrap, f"pair-{uuid.uuid4().hex[:6]}", tmp_path, 8)
     workers = [WorkerProcess(env, tmp_path / f"w{n}.log") for n in (1, 2)]
     reader = ViewReader(fresh_broker.bootstrap)
-    try:
-        await reader.start()
+    async with reading(reader, workers):
         await asyncio.sleep(4.0)  # let both join the group before data flows
         await replay(events, fresh_broker.bootstrap, registry=LocalRegistry(), rate=2000)
         await wait_equal(reader, state_twin(events, CONFIG), CONFIG.popularity.top_k)
-        assert all(w.proc.poll() is None for w in workers), "a worker died"
-    finally:
-        await reader.stop()
-        for w in workers:
-            w.stop()
     logs = [(tmp_path / f"w{n}.log").read_text() for n in (1, 2)]
     assert all("recsys worker:" in text for text in logs)
 
@@ -120,8 +130,7 @@ async def test_a_worker_that_handed_partitions_over_never_republishes_them(
     reader = RecordChecker(fresh_broker.bootstrap)
     reader.stale = []
     workers = [WorkerProcess(env, tmp_path / "w1.log")]
-    try:
-        await reader.start()
+    async with reading(reader, workers):
         await replay(events[:a], fresh_broker.bootstrap, registry=LocalRegistry())
         await wait_equal(reader, state_twin(events[:a], CONFIG), CONFIG.popularity.top_k)
 
@@ -140,8 +149,3 @@ async def test_a_worker_that_handed_partitions_over_never_republishes_them(
         reader.twin = None
         await replay(events[b:], fresh_broker.bootstrap, registry=LocalRegistry())
         await wait_equal(reader, state_twin(events, CONFIG), CONFIG.popularity.top_k)
-        assert all(w.proc.poll() is None for w in workers), "a worker died"
-    finally:
-        await reader.stop()
-        for w in workers:
-            w.stop()
