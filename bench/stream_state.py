@@ -4,10 +4,12 @@
 
 Prints, on one embedded broker, for the same prefilled exposure+outcome topics:
   (1) a plain aiokafka consume-and-count loop (the machine's ceiling for one core),
-  (2) a no-op Faust agent (Faust's own ceiling),
+  (2) a no-op Faust agent (Faust's own ceiling, records delivered as Faust ships it),
+  (2') the same agent on our workers' consumer, whose eager delivery (``app.eager``)
+      skips Faust's four tasks per record,
   (3) the stream-state agents (decode, attribution, popularity, history, co-visitation,
       views): input events/s through the request stage and through the whole pipeline,
-      and the ratio to (2); (3') the full ``recsys worker``, which also runs the live
+      and the ratios to (2) and (2'); (3') the full ``recsys worker``, which also runs the live
       join over the same records (that agent alone: ``bench/live_join.py``);
 then freshness (outcome produced by a child process → visible in a ViewReader's history
 view) at a steady 2,000 events/s for a worker running the stream-state agents, and bytes
@@ -101,10 +103,13 @@ async def wait_count(get: object, total: int, timeout_s: float = 600) -> float:
     raise TimeoutError(f"only {get()} of {total} events processed")  # type: ignore[operator]
 
 
-def noop_app(settings: Settings) -> tuple[Any, Callable[[], int]]:
+def noop_app(settings: Settings, *, eager: bool = True) -> tuple[Any, Callable[[], int]]:
     """A Faust app (not started) whose one agent only counts the input events, and its
-    count: Faust's own per-event path with nothing on top."""
+    count: Faust's own per-event path with nothing on top. ``eager``: the records reach
+    the agent through our consumer's eager delivery (``app.eager``), as in our workers;
+    else through Faust's own per-record race, as Faust ships."""
     app = make_faust_app(settings)
+    app.consumer.eager_delivery = eager
     count = {"n": 0}
     topic = app.topic(
         *INPUT, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
@@ -118,8 +123,8 @@ def noop_app(settings: Settings) -> tuple[Any, Callable[[], int]]:
     return app, lambda: count["n"]
 
 
-async def noop_faust(settings: Settings, total: int) -> float:
-    app, processed = noop_app(settings)
+async def noop_faust(settings: Settings, total: int, *, eager: bool = True) -> float:
+    app, processed = noop_app(settings, eager=eager)
     await app.start()
     try:
         secs = await wait_count(processed, total)
@@ -346,25 +351,27 @@ async def main() -> None:
 
             plain = await plain_consume(broker.bootstrap, total)
             print(f"(1) plain aiokafka consume+count : {plain:10,.0f} events/s")
+            stock = await noop_faust(settings_for(broker, data), total, eager=False)
+            print(
+                f"(2) no-op Faust agent, Faust's delivery : {stock:10,.0f} events/s  "
+                f"({stock / plain:.1%} of (1))"
+            )
             noop = await noop_faust(settings_for(broker, data), total)
             print(
-                f"(2) no-op Faust agent            : {noop:10,.0f} events/s  "
-                f"({noop / plain:.1%} of (1))"
+                f"(2') no-op Faust agent, eager delivery  : {noop:10,.0f} events/s  "
+                f"({noop / plain:.1%} of (1); our workers' consumer, app/eager.py)"
             )
             req, pipe = await our_worker(settings_for(broker, data), total, live=False)
-            print(
-                f"(3) stream-state agents, request stage : {req:10,.0f} events/s  "
-                f"({req / noop:.1%} of (2))"
-            )
-            print(
-                f"    stream-state agents, whole pipeline: {pipe:10,.0f} events/s  "
-                f"({pipe / noop:.1%} of (2))"
-            )
             full, _ = await our_worker(settings_for(broker, data), total, live=True)
-            print(
-                f"(3') full worker (+ live join), request stage: {full:10,.0f} events/s  "
-                f"({full / noop:.1%} of (2))"
-            )
+            for label, rate in (
+                ("(3) stream-state agents, request stage ", req),
+                ("    stream-state agents, whole pipeline", pipe),
+                ("(3') full worker (+ live join), request stage", full),
+            ):
+                print(
+                    f"{label}: {rate:10,.0f} events/s  "
+                    f"({rate / stock:.1%} of (2), {rate / noop:.1%} of (2'))"
+                )
 
         # Freshness on a broker of its own: on the first one a new group would replay
         # the prefill first, and the prefill's event times (a year before the paced
