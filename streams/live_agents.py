@@ -1,13 +1,16 @@
-"""Faust wiring of the live join: one agent over exposures, outcomes, assignments and
-its own wall-clock ticks; a timer that publishes each partition's tally.
+"""Faust wiring of the live join: one task over exposures, outcomes, assignments and its
+own wall-clock ticks; a timer that publishes each partition's tally.
 
-The agent only decodes, calls ``LiveJoin.apply`` on a write-behind view of its table
+The input reaches the task as whole batches (``streams.batch_topic``): the conductor
+fetches, rebalances and commits as for an agent, but no per-record stream runs. The
+task only decodes, calls ``LiveJoin.apply`` on a write-behind view of its table
 (``streams.overlay``), sends the joined records to ``recsys.joined.v1``, awaits their
-acks and then commits the table writes — so a crash never loses a joined record whose
-state change was persisted (the joined topic is at-least-once: a crash between the
-acks and the commit re-emits them). State is exact across SIGKILL: each table value
-carries the input offsets it absorbed (``streams.live.partition``), and the tallies
-are rebuilt from the table on recovery.
+acks, commits the table writes and only then acks the batch's input records (so their
+offsets can be committed) — so a crash never loses a joined record whose state change
+was persisted (the joined topic is at-least-once: a crash between the acks and the
+commit re-emits them). State is exact across SIGKILL: each table value carries the
+input offsets it absorbed (``streams.live.partition``), and the tallies are rebuilt
+from the table on recovery.
 
 Records that do not decode are skipped here; the main request agents dead-letter them.
 """
@@ -28,6 +31,7 @@ from schemas.codec import AvroCodec
 from schemas.errors import ContractError
 from schemas.events import Assignment, Exposure, Outcome
 from streams.batch_io import Record, Write, persist, send_all
+from streams.batch_topic import BatchTopic, ack_all
 from streams.live.config import LiveConfig
 from streams.live.joined import encode_joined
 from streams.live.partition import (
@@ -47,7 +51,7 @@ log = logging.getLogger(__name__)
 LIVE_TICKS_TOPIC = "recsys.internal.live-ticks.v1"
 TICK_INTERVAL_S = 1.0
 BATCH_MAX = 2000
-BATCH_WITHIN_S = 0.02
+BUFFER_MAX = 4 * BATCH_MAX
 TOPIC_INDEX = {topics.EXPOSURES: EXPOSURE, topics.OUTCOMES: OUTCOME, topics.ASSIGNMENTS: ASSIGNMENT}
 
 
@@ -105,7 +109,7 @@ def register_live_agents(
     config: LiveConfig,
     own_stores: bool | None = None,
 ) -> LiveTables:
-    """Define the live-join agent, its table and its two timers on ``app``; the table in
+    """Define the live-join task, its table and its two timers on ``app``; the table in
     ``streams.stores`` when ``own_stores`` (default: when the app's store is memory://)."""
     join = LiveJoin(config)
     register_stores()
@@ -117,14 +121,16 @@ def register_live_agents(
     joined_topic = _raw_topic(app, topics.JOINED, partitions=partitions)
     view_topic = _raw_topic(app, topics.LIVE_VIEW, partitions=partitions)
     ticks = _raw_topic(app, LIVE_TICKS_TOPIC, partitions=partitions)
-    inputs = _raw_topic(
+    inputs = BatchTopic(
         app,
         topics.EXPOSURES,
         topics.OUTCOMES,
         topics.ASSIGNMENTS,
         LIVE_TICKS_TOPIC,
         partitions=partitions,
+        maxsize=BUFFER_MAX,
     )
+    inputs.subscribe()
 
     joined_name = joined_topic.get_topic_name()
     registry = codec.registry
@@ -132,15 +138,15 @@ def register_live_agents(
     # snapshot reads the table, which holds the batch's writes only once it is persisted.
     batch_lock = asyncio.Lock()
 
-    @app.agent(inputs, name="live-join")
-    async def live_join(stream: Any) -> None:
-        async for batch in stream.take_events(BATCH_MAX, BATCH_WITHIN_S):
+    @app.task  # type: ignore[untyped-decorator]
+    async def live_join() -> None:
+        while True:
+            batch = await inputs.batches.take(BATCH_MAX)
             async with batch_lock:
                 staged = Overlay(local_state(table))
                 out: list[Record] = []
                 now_ms = int(time.time() * 1000)
-                for ev in batch:
-                    msg = ev.message
+                for msg in batch:
                     p = staged.partition = msg.partition
                     if msg.topic == LIVE_TICKS_TOPIC:
                         join.on_tick(staged, p, int(orjson.loads(msg.value)["now_ms"]))
@@ -161,6 +167,7 @@ def register_live_agents(
                     t.processed += 1
                 t.joined_sent += await send_all(app, joined_name, out)
                 await persist(app, (table, RetiredFirst(staged)), encode=encode_value)
+            ack_all(app, batch)
 
     view_name = view_topic.get_topic_name()
 
