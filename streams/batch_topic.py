@@ -6,8 +6,8 @@ Measured on this machine that is about as much CPU as a whole live-join update. 
 ``BatchTopic`` stays inside Faust — the conductor subscribes it, the consumer fetches,
 tracks and commits its offsets, rebalances and flow control apply — but the conductor
 delivers each raw ``Message`` to a list (``RecordBatches``), and the task that owns the
-topic takes the whole list at once (``take``) and acks each message when its batch is
-done (``ack_all``), which is what lets Faust commit its offset.
+topic takes the whole list at once (``batches``) and acks each message when its batch
+is done, which is what lets Faust commit its offset.
 
 At a rebalance Faust waits until every delivered message is acked (``wait_empty``), so
 the task keeps taking batches while the flow is suspended; when the flow resumes, Faust
@@ -18,7 +18,7 @@ queue is cleared with them (``flow_control.manage_queue``), as a stream buffer i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import faust
@@ -82,36 +82,43 @@ class BatchTopic(faust.Topic):
     """Raw bytes topics (any number) delivered to a ``RecordBatches`` of ``maxsize``."""
 
     def __init__(self, app: faust.App, *topics: str, partitions: int, maxsize: int) -> None:
+        # No key/value types: the conductor reuses one decoded event for the channels of
+        # a record whose (key_type, value_type) are equal, and a raw-bytes agent topic on
+        # the same partition must still get an Event, this one the Message.
         super().__init__(
             app,
             topics=list(topics),
-            key_type=bytes,
-            value_type=bytes,
+            key_type=None,
+            value_type=None,
             key_serializer="raw",
             value_serializer="raw",
             partitions=partitions,
         )
-        self.batches = RecordBatches(maxsize)
-        app.flow_control.manage_queue(self.batches)  # type: ignore[arg-type]  # clear() only
+        self.buffer = RecordBatches(maxsize)
+        app.flow_control.manage_queue(self.buffer)  # type: ignore[arg-type]  # clear() only
         self.decode = self._message  # type: ignore[method-assign]  # no Event: the Message
 
     @property
     def queue(self) -> RecordBatches:  # type: ignore[override]
-        return self.batches
+        return self.buffer
 
     async def _message(self, message: Any, *, propagate: bool = False) -> Any:
         return message
 
     async def put(self, event: Any) -> None:
-        await self.batches.put(event)
+        await self.buffer.put(event)
 
     def subscribe(self) -> None:
         """Have the conductor fetch this topic (call before the app starts)."""
         self.app.topics.add(self)
 
-
-def ack_all(app: faust.App, messages: Iterable[Any]) -> None:
-    """Release each message's offset for commit (its batch is done, state persisted)."""
-    consumer = app.consumer
-    for message in messages:
-        message.ack(consumer)
+    async def batches(self, max_records: int) -> AsyncIterator[list[Any]]:
+        """The fetched messages, a list at a time (at most ``max_records``). Each batch is
+        acked when the loop asks for the next one — after its body finished — so its
+        offsets are committed only then; a body that raises acks nothing."""
+        consumer = self.app.consumer
+        while True:
+            batch = await self.buffer.take(max_records)
+            yield batch
+            for message in batch:
+                message.ack(consumer)

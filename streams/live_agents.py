@@ -31,7 +31,7 @@ from schemas.codec import AvroCodec
 from schemas.errors import ContractError
 from schemas.events import Assignment, Exposure, Outcome
 from streams.batch_io import Record, Write, persist, send_all
-from streams.batch_topic import BatchTopic, ack_all
+from streams.batch_topic import BatchTopic
 from streams.live.config import LiveConfig
 from streams.live.joined import encode_joined
 from streams.live.partition import (
@@ -140,8 +140,7 @@ def register_live_agents(
 
     @app.task  # type: ignore[untyped-decorator]
     async def live_join() -> None:
-        while True:
-            batch = await inputs.batches.take(BATCH_MAX)
+        async for batch in inputs.batches(BATCH_MAX):
             async with batch_lock:
                 staged = Overlay(local_state(table))
                 out: list[Record] = []
@@ -167,7 +166,6 @@ def register_live_agents(
                     t.processed += 1
                 t.joined_sent += await send_all(app, joined_name, out)
                 await persist(app, (table, RetiredFirst(staged)), encode=encode_value)
-            ack_all(app, batch)
 
     view_name = view_topic.get_topic_name()
 
