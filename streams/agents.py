@@ -1,14 +1,16 @@
-"""Faust agents: decode → dead letter, the three state stages, view publishing.
+"""Faust tasks and agents: decode → dead letter, the three state stages, view publishing.
 
-The agents only decode, look up state, call the pure stage functions and send what
-they return; all logic lives in pure modules (``streams.stages``, ``streams.counts``).
+They only decode, look up state, call the pure stage functions and send what they
+return; all logic lives in pure modules (``streams.stages``, ``streams.counts``).
 
-Every agent works a batch of input records at a time (``take_events``): the stages
-write into an ``Overlay``, the derived messages go out as one envelope per destination
-partition, the agent awaits Kafka's acks, and only then writes each changed table key
-once, to the changelog partition of the input record that changed it. Faust acks the
-batch's input records after that, so its offset commit (which first flushes the
-changelogs) never runs ahead of the state.
+The three state stages work a batch of input records at a time, taken whole from a
+``streams.batch_topic.BatchTopic`` (no per-record Faust stream): the stages write into
+an ``Overlay``, the derived messages go out as one envelope per destination partition,
+the task awaits Kafka's acks, and only then writes each changed table key once, to the
+changelog partition of the input record that changed it. The batch's input records are
+acked after that, so Faust's offset commit (which first flushes the changelogs) never
+runs ahead of the state. Assignments and catalog records, which are only decoded (and
+dead-lettered) here, go through plain agents.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from schemas.views import (
     view_key,
 )
 from streams.batch_io import persist as write_changelogs
+from streams.batch_topic import BatchTopic
 from streams.counts import Tally, apply_tally, engaged_deltas, shown_deltas
 from streams.deadletter import DeadLetter, decode_or_dead_letter
 from streams.decay import Decayed
@@ -66,7 +69,7 @@ log = logging.getLogger(__name__)
 TICKS_TOPIC = "recsys.internal.ticks.v1"
 TICK_INTERVAL_S = 1.0
 BATCH_MAX = 2000
-BATCH_WITHIN_S = 0.02
+BUFFER_MAX = 4 * BATCH_MAX
 
 
 def partition_for(key: str, partitions: int) -> int:
@@ -199,9 +202,8 @@ def register_agents(
         for fut in futures:
             await fut
 
-    async def decode_event(ev: Any) -> Any:
+    async def decode_event(msg: Any) -> Any:
         """The typed event of an input record, or ``None`` once it is dead-lettered."""
-        msg = ev.message
         stats.saw(msg.topic)
         if msg.topic == TICKS_TOPIC:
             return orjson.loads(msg.value)
@@ -221,24 +223,27 @@ def register_agents(
 
     async def decoded(stream: Any) -> AsyncIterator[tuple[Any, Any]]:
         async for ev in stream.events():
-            event = await decode_event(ev)
+            event = await decode_event(ev.message)
             if event is not None:
                 yield ev.message, event
 
-    request_topics = _raw_topic(
-        app, topics.EXPOSURES, topics.OUTCOMES, TICKS_TOPIC, partitions=partitions
-    )
+    def batch_topic(*names: str) -> BatchTopic:
+        topic = BatchTopic(app, *names, partitions=partitions, maxsize=BUFFER_MAX)
+        topic.subscribe()
+        return topic
 
-    @app.agent(request_topics, name="requests")
-    async def requests_agent(stream: Any) -> None:
-        async for batch in stream.take_events(BATCH_MAX, BATCH_WITHIN_S):
+    request_topics = batch_topic(topics.EXPOSURES, topics.OUTCOMES, TICKS_TOPIC)
+
+    @app.task
+    async def requests_task() -> None:
+        async for batch in request_topics.batches(BATCH_MAX):
             staged, shown, engaged = Overlay(t.requests), Overlay(t.shown), Overlay(t.engaged)
             out: list[Derived] = []
-            for ev in batch:
-                event = await decode_event(ev)
+            for msg in batch:
+                event = await decode_event(msg)
                 if event is None:
                     continue
-                p, o = ev.message.partition, ev.message.offset
+                p, o = msg.partition, msg.offset
                 staged.partition = shown.partition = engaged.partition = p
                 if isinstance(event, Exposure):
                     fold(shown, shown_deltas(p, event), o)
@@ -252,14 +257,15 @@ def register_agents(
             await send_derived(out)
             await persist((t.requests, staged), (t.shown, shown), (t.engaged, engaged))
 
-    @app.agent(engagements, name="users")
-    async def users_agent(stream: Any) -> None:
-        async for batch in stream.take_events(BATCH_MAX, BATCH_WITHIN_S):
+    engagements_in = batch_topic(ENGAGEMENTS_TOPIC)
+
+    @app.task
+    async def users_task() -> None:
+        async for batch in engagements_in.batches(BATCH_MAX):
             staged = Overlay(t.users)
             out: list[Derived] = []
             touched: set[tuple[str, str]] = set()
-            for ev in batch:
-                msg = ev.message
+            for msg in batch:
                 staged.partition = msg.partition
                 for i, eng in enumerate(decode_envelope(msg.value)):
                     if not isinstance(eng, EngagementMsg):
@@ -279,15 +285,16 @@ def register_agents(
         data = getattr(t.items.data, "data", None)
         return data if isinstance(data, PairMap) else None
 
-    @app.agent(item_updates, name="items-state")
-    async def items_agent(stream: Any) -> None:
+    item_updates_in = batch_topic(ITEM_UPDATES_TOPIC)
+
+    @app.task
+    async def items_task() -> None:
         own = table_pairs()
         if own is not None:
             index.pairs = own
-        async for batch in stream.take_events(BATCH_MAX, BATCH_WITHIN_S):
+        async for batch in item_updates_in.batches(BATCH_MAX):
             staged = Overlay(t.items)
-            for ev in batch:
-                msg = ev.message
+            for msg in batch:
                 staged.partition = msg.partition
                 for i, upd in enumerate(decode_envelope(msg.value)):
                     if isinstance(upd, PopularityMsg | PairMsg):
