@@ -6,7 +6,8 @@ Prints, on one embedded broker, for the same prefilled exposure+outcome topics:
   (1) a plain aiokafka consume-and-count loop (the machine's ceiling for one core),
   (2) a no-op Faust agent (Faust's own ceiling, records delivered as Faust ships it),
   (2') the same agent on our workers' consumer, whose eager delivery (``app.eager``)
-      skips Faust's four tasks per record,
+      skips Faust's four tasks per record, and (2'') a no-op task taking the records a
+      batch at a time from a ``BatchTopic``, as our stages do (the ceiling of that path),
   (3) the stream-state agents (decode, attribution, popularity, history, co-visitation,
       views): input events/s through the request stage and through the whole pipeline,
       and the ratios to (2) and (2'); (3') the full ``recsys worker``, which also runs the live
@@ -49,6 +50,7 @@ from schemas.events import Exposure
 from schemas.registry import LocalRegistry
 from serving.view_reader import ViewReader
 from streams.agents import TICKS_TOPIC, register_agents
+from streams.batch_topic import BatchTopic
 from streams.dedupe import Stamp
 from streams.keys import join_key
 from streams.messages import PairMsg
@@ -123,8 +125,27 @@ def noop_app(settings: Settings, *, eager: bool = True) -> tuple[Any, Callable[[
     return app, lambda: count["n"]
 
 
-async def noop_faust(settings: Settings, total: int, *, eager: bool = True) -> float:
-    app, processed = noop_app(settings, eager=eager)
+def noop_batch_app(settings: Settings) -> tuple[Any, Callable[[], int]]:
+    """A Faust app (not started) whose one task only counts the input records, taken a
+    batch at a time from a ``BatchTopic`` as our workers take theirs: the ceiling of that
+    path inside Faust (eager delivery, no per-record stream)."""
+    app = make_faust_app(settings)
+    count = {"n": 0}
+    source = BatchTopic(app, *INPUT, partitions=settings.partitions, maxsize=8000)
+    source.subscribe()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def noop() -> None:
+        async for batch in source.batches(2000):
+            count["n"] += len(batch)
+
+    return app, lambda: count["n"]
+
+
+async def noop_faust(
+    settings: Settings, total: int, *, eager: bool = True, batch: bool = False
+) -> float:
+    app, processed = noop_batch_app(settings) if batch else noop_app(settings, eager=eager)
     await app.start()
     try:
         secs = await wait_count(processed, total)
@@ -360,6 +381,11 @@ async def main() -> None:
             print(
                 f"(2') no-op Faust agent, eager delivery  : {noop:10,.0f} events/s  "
                 f"({noop / plain:.1%} of (1); our workers' consumer, app/eager.py)"
+            )
+            batches = await noop_faust(settings_for(broker, data), total, batch=True)
+            print(
+                f"(2'') no-op task on a BatchTopic     : {batches:10,.0f} events/s  "
+                f"({batches / plain:.1%} of (1); our workers' input path, no stage work)"
             )
             req, pipe = await our_worker(settings_for(broker, data), total, live=False)
             full, _ = await our_worker(settings_for(broker, data), total, live=True)
