@@ -39,6 +39,7 @@ from schemas.views import (
     view_key,
 )
 from streams.batch_io import persist as write_changelogs
+from streams.batch_io import send_all
 from streams.batch_topic import BatchTopic
 from streams.counts import Tally, apply_tally, engaged_deltas, shown_deltas
 from streams.deadletter import DeadLetter, decode_or_dead_letter
@@ -332,22 +333,33 @@ def register_agents(
         async for _ in decoded(stream):
             pass
 
+    view_names = {name: topic.get_topic_name() for name, topic in views.items()}
+
     @app.timer(config.publish_interval_s)
     @quiet_on_stop(app)
     async def publish_views() -> None:
+        # Straight to the producer, all records first and the acks awaited once: through
+        # Faust's one-record-at-a-time send, ~450 records took ~1 s at 1,000 events/s, so
+        # a 0.25 s interval published about once a second (measured, freshness p95 2-3 s).
+        # History first: the view a user's next request reads.
         pops, covis, hist = index.drain()
-        for key in pops:
-            value = encode_popularity(index.half_life_ms, index.popularity_snapshot(key))
-            await views[POPULARITY_VIEW].send(key=view_key(*key), value=value)
-            stats.published += 1
-        for ckey in covis:
-            value = encode_neighbours(index.neighbour_snapshot(ckey))
-            await views[COVISITATION_VIEW].send(key=view_key(*ckey), value=value)
-            stats.published += 1
-        for hkey in hist:
-            value = encode_history(index.history.get(hkey, ()))
-            await views[HISTORY_VIEW].send(key=view_key(*hkey), value=value)
-            stats.published += 1
+        history = [
+            (view_key(*h), encode_history(index.history.get(h, ())), None) for h in hist
+        ]
+        half_life = index.half_life_ms
+        popularity = [
+            (view_key(*k), encode_popularity(half_life, index.popularity_snapshot(k)), None)
+            for k in pops
+        ]
+        neighbours = [
+            (view_key(*c), encode_neighbours(index.neighbour_snapshot(c)), None) for c in covis
+        ]
+        for name, records in (
+            (HISTORY_VIEW, history),
+            (POPULARITY_VIEW, popularity),
+            (COVISITATION_VIEW, neighbours),
+        ):
+            stats.published += await send_all(app, view_names[name], records)
 
     @app.timer(TICK_INTERVAL_S)
     @quiet_on_stop(app)
