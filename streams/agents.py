@@ -39,7 +39,7 @@ from schemas.views import (
     view_key,
 )
 from streams.batch_io import persist as write_changelogs
-from streams.batch_io import send_all
+from streams.batch_io import send_all, send_many
 from streams.batch_topic import BatchTopic
 from streams.counts import Tally, apply_tally, engaged_deltas, shown_deltas
 from streams.deadletter import DeadLetter, decode_or_dead_letter
@@ -142,8 +142,6 @@ def register_agents(
     index = ViewIndex(config.popularity.half_life_ms, config.popularity.top_k, config.covis_top_n)
     request_stage = RequestStage(config)
     deadletter = _raw_topic(app, topics.DEADLETTER, partitions=partitions)
-    engagements = _raw_topic(app, ENGAGEMENTS_TOPIC, partitions=partitions)
-    item_updates = _raw_topic(app, ITEM_UPDATES_TOPIC, partitions=partitions)
     ticks = _raw_topic(app, TICKS_TOPIC, partitions=partitions)
     views = {
         name: _raw_topic(app, name, partitions=partitions)
@@ -186,22 +184,21 @@ def register_agents(
     async def send_derived(out: list[Derived]) -> None:
         """Send one envelope per destination partition and await Kafka's acks.
 
-        ``force=True`` bypasses Faust's attachments, which would hold the records
+        Straight to the producer (``streams.batch_io``), not through Faust's topic send:
+        that one sends a record at a time, and its attachments would hold the records
         back until the input offset is committed — after the changelog write.
         """
         groups: dict[tuple[str, int], list[Derived]] = {}
         for msg in out:
             name = ENGAGEMENTS_TOPIC if isinstance(msg, EngagementMsg) else ITEM_UPDATES_TOPIC
             groups.setdefault((name, partition_for(msg.key, partitions)), []).append(msg)
-        futures = []
-        for (name, partition), msgs in groups.items():
-            target = engagements if name == ENGAGEMENTS_TOPIC else item_updates
-            for value in envelopes(msgs):
-                futures.append(
-                    await target.send(key=None, value=value, partition=partition, force=True)
-                )
-        for fut in futures:
-            await fut
+        await send_many(
+            app,
+            [
+                (name, [(None, value, partition) for value in envelopes(msgs)])
+                for (name, partition), msgs in groups.items()
+            ],
+        )
 
     async def decode_event(msg: Any) -> Any:
         """The typed event of an input record, or ``None`` once it is dead-lettered."""

@@ -34,10 +34,17 @@ class Staged(Protocol):
 
 async def send_all(app: Any, topic: str, records: Iterable[Record]) -> int:
     """Send the records to ``topic`` and await every ack; returns how many were sent."""
+    return await send_many(app, [(topic, records)])
+
+
+async def send_many(app: Any, batches: Iterable[tuple[str, Iterable[Record]]]) -> int:
+    """Send each (topic, records) pair's records, then await every ack (one wait for all
+    topics); returns how many were sent."""
     producer = app.producer
     futures: list[Awaitable[Any]] = []
-    for key, value, partition in records:
-        futures.append(await producer.send(topic, key, value, partition, None, None))
+    for topic, records in batches:
+        for key, value, partition in records:
+            futures.append(await producer.send(topic, key, value, partition, None, None))
     for fut in futures:
         await fut
     return len(futures)
