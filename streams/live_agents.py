@@ -43,7 +43,7 @@ from streams.live.partition import (
     encode_value,
 )
 from streams.overlay import Overlay
-from streams.stores import MEMORY_STORE_URL, uses_memory_store
+from streams.stores import MEMORY_STORE_URL, local_state, uses_memory_store
 from streams.stores import register as register_stores
 from streams.timers import quiet_on_stop
 
@@ -79,15 +79,6 @@ class RetiredFirst:
 
     def clear(self) -> None:
         self.staged.clear()
-
-
-def local_state(table: Any) -> Any:
-    """The table's local store, read without the Faust table's per-key hooks (the live join
-    reads and writes its own keys only; writes go through ``streams.batch_io.persist``).
-    For the memory store, its plain dict."""
-    store = table.data
-    raw = getattr(store, "data", None)
-    return raw if isinstance(raw, dict) else store
 
 
 def _raw_topic(app: faust.App, *names: str, partitions: int) -> Any:

@@ -102,3 +102,12 @@ class PairTableStore(TrackedStore):
                 self.table_name, before - len(self.data),
             )
         await super().on_recovery_completed(active_tps, standby_tps)
+
+
+def local_state(table: Any) -> Any:
+    """The table's local store, read without the Faust table's per-key hooks (our tasks
+    read and write their own keys only; writes go through ``streams.batch_io.persist``).
+    For the memory store, its plain dict."""
+    store = table.data
+    raw = getattr(store, "data", None)
+    return raw if isinstance(raw, dict) else store
