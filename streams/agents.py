@@ -41,7 +41,7 @@ from schemas.views import (
 from streams.batch_io import persist as write_changelogs
 from streams.batch_io import send_all, send_many
 from streams.batch_topic import BatchTopic
-from streams.counts import Tally, apply_tally, engaged_deltas, shown_deltas
+from streams.counts import Tally, engaged_deltas, fold_json, shown_deltas
 from streams.deadletter import DeadLetter, decode_or_dead_letter
 from streams.decay import Decayed
 from streams.history import UserState
@@ -61,7 +61,7 @@ from streams.overlay import Overlay
 from streams.pair_store import PairMap, anchor_of
 from streams.stages import RequestStage, item_stage, parse_item_key, user_stage
 from streams.state_config import StateConfig
-from streams.stores import MEMORY_STORE_URL, PAIR_STORE_URL, uses_memory_store
+from streams.stores import MEMORY_STORE_URL, PAIR_STORE_URL, local_state, uses_memory_store
 from streams.stores import register as register_stores
 from streams.timers import quiet_on_stop
 from streams.view_index import ViewIndex
@@ -173,11 +173,11 @@ def register_agents(
 
     def fold(tbl: Overlay, deltas: dict[str, int], offset: int) -> None:
         for key, delta in deltas.items():
-            nxt = apply_tally(Tally.from_json(tbl.get(key)), delta, offset)
+            nxt = fold_json(tbl.get(key), delta, offset)
             if nxt is None:
                 stats.skipped_replays += 1
             else:
-                tbl[key] = nxt.to_json()
+                tbl[key] = nxt
 
     persist = partial(write_changelogs, app)
 
@@ -235,7 +235,8 @@ def register_agents(
     @app.task
     async def requests_task() -> None:
         async for batch in request_topics.batches(BATCH_MAX):
-            staged, shown, engaged = Overlay(t.requests), Overlay(t.shown), Overlay(t.engaged)
+            staged = Overlay(local_state(t.requests))
+            shown, engaged = Overlay(local_state(t.shown)), Overlay(local_state(t.engaged))
             out: list[Derived] = []
             for msg in batch:
                 event = await decode_event(msg)
@@ -260,7 +261,7 @@ def register_agents(
     @app.task
     async def users_task() -> None:
         async for batch in engagements_in.batches(BATCH_MAX):
-            staged = Overlay(t.users)
+            staged = Overlay(local_state(t.users))
             out: list[Derived] = []
             touched: set[tuple[str, str]] = set()
             for msg in batch:

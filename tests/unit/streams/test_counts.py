@@ -9,6 +9,7 @@ from streams.counts import (
     apply_tally,
     batch_counts,
     engaged_key,
+    fold_json,
     merge_counts,
     shown_key,
 )
@@ -88,3 +89,17 @@ def test_redelivered_prefixes_are_never_double_counted(partitions, replays):
     merged = merge_counts(shown.items(), engaged.items(), "t1", "home")
     assert {i: s for i, (s, _) in merged.items()} == dict(expected_shown)
     assert {i: e for i, (_, e) in merged.items()} == {i: expected_engaged[i] for i in merged}
+
+
+@given(
+    prev=st.one_of(st.none(), st.tuples(st.integers(0, 10**6), st.integers(-1, 10**6))),
+    delta=st.integers(-5, 50),
+    offset=st.integers(0, 10**6),
+)
+def test_fold_json_is_apply_tally_on_the_json(
+    prev: tuple[int, int] | None, delta: int, offset: int
+) -> None:
+    raw = None if prev is None else [prev[0], prev[1]]
+    expected = apply_tally(Tally.from_json(raw), delta, offset)
+    got = fold_json(raw, delta, offset)
+    assert got == (None if expected is None else expected.to_json())
