@@ -40,14 +40,29 @@ async def send_all(app: Any, topic: str, records: Iterable[Record]) -> int:
 async def send_many(app: Any, batches: Iterable[tuple[str, Iterable[Record]]]) -> int:
     """Send each (topic, records) pair's records, then await every ack (one wait for all
     topics); returns how many were sent."""
-    producer = app.producer
+    send = _sender(app)
     futures: list[Awaitable[Any]] = []
     for topic, records in batches:
         for key, value, partition in records:
-            futures.append(await producer.send(topic, key, value, partition, None, None))
+            futures.append(await send(topic, key, value, partition))
     for fut in futures:
         await fut
     return len(futures)
+
+
+Send = Callable[[str, bytes | None, bytes | None, int | None], Awaitable[Awaitable[Any]]]
+
+
+def _sender(app: Any) -> Send:
+    """``send(topic, key, value, partition)`` → the record's ack future. The aiokafka
+    producer under Faust's driver when there is one: Faust's ``Producer.send`` adds a
+    sensor signal and header/transaction handling per record (none used here), ~4 % of
+    the stream-state worker's time; else the app producer's own ``send``."""
+    producer = app.producer
+    client = getattr(producer, "_producer", None)
+    if client is None:
+        return lambda t, k, v, p: producer.send(t, k, v, p, None, None)
+    return lambda t, k, v, p: client.send(t, v, key=k, partition=p)
 
 
 def _plain_write(data: Any, key: str, partition: int, value: Any) -> None:
@@ -70,7 +85,7 @@ async def persist(
     also record each key's partition (for the next rebalance); other stores (rocksdb://)
     keep their data per partition themselves.
     """
-    producer = app.producer
+    send = _sender(app)
     futures: list[Awaitable[Any]] = []
     for table, staged in pairs:
         write = getattr(table.data, "write", None) or partial(_plain_write, table.data)
@@ -78,9 +93,7 @@ async def persist(
         for key, partition, value in staged.writes():
             write(key, partition, value)
             raw = None if value is None else encode(value)
-            futures.append(
-                await producer.send(topic, orjson.dumps(key), raw, partition, None, None)
-            )
+            futures.append(await send(topic, orjson.dumps(key), raw, partition))
         staged.clear()
     for fut in futures:
         await fut
