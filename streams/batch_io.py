@@ -1,13 +1,14 @@
-"""A stream agent's writes per input batch, straight to the producer and awaited.
+"""A stream task's writes per input batch, straight to the producer and awaited.
 
 Both workers (``streams.agents``, ``streams.live_agents``) stage a batch's table writes
 in an ``Overlay``, send the records the batch derived, await their acks, and only then
-write each changed key once to its changelog partition — awaited too, before Faust
-acks the batch's input records (so its offset commit never runs ahead of the state).
+write each changed key once to its changelog partition — awaited too, before the
+batch's input records are acked (so Faust's offset commit never runs ahead of the
+state). The views are published the same way.
 
-The records go to ``app.producer`` directly, encoded as Faust's ``send_changelog``
-would, not through Faust's one-record-at-a-time send buffer, whose back-pressure
-throttled the streams to a few hundred events/s.
+The records go to the aiokafka producer under Faust's driver (``_sender``), encoded as
+Faust's ``send_changelog`` would, not through Faust's one-record-at-a-time send buffer,
+whose back-pressure throttled the streams to a few hundred events/s.
 """
 
 from __future__ import annotations

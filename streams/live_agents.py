@@ -12,7 +12,8 @@ commit re-emits them). State is exact across SIGKILL: each table value carries t
 input offsets it absorbed (``streams.live.partition``), and the tallies are rebuilt
 from the table on recovery.
 
-Records that do not decode are skipped here; the main request agents dead-letter them.
+Records that do not decode are skipped here; the request stage (``streams.agents``)
+dead-letters them.
 """
 
 from __future__ import annotations
