@@ -131,8 +131,7 @@ def noop_batch_app(settings: Settings) -> tuple[Any, Callable[[], int]]:
     path inside Faust (eager delivery, no per-record stream)."""
     app = make_faust_app(settings)
     count = {"n": 0}
-    source = BatchTopic(app, *INPUT, partitions=settings.partitions, maxsize=8000)
-    source.subscribe()
+    source = BatchTopic(app, *INPUT, partitions=settings.partitions)
 
     @app.task  # type: ignore[untyped-decorator]
     async def noop() -> None:

@@ -39,7 +39,7 @@ from schemas.views import (
     view_key,
 )
 from streams.batch_io import persist as write_changelogs
-from streams.batch_io import send_all, send_many
+from streams.batch_io import send_many
 from streams.batch_topic import BatchTopic
 from streams.counts import Tally, engaged_deltas, fold_json, shown_deltas
 from streams.deadletter import DeadLetter, decode_or_dead_letter
@@ -70,7 +70,6 @@ log = logging.getLogger(__name__)
 TICKS_TOPIC = "recsys.internal.ticks.v1"
 TICK_INTERVAL_S = 1.0
 BATCH_MAX = 2000
-BUFFER_MAX = 4 * BATCH_MAX
 
 
 def partition_for(key: str, partitions: int) -> int:
@@ -143,10 +142,6 @@ def register_agents(
     request_stage = RequestStage(config)
     deadletter = _raw_topic(app, topics.DEADLETTER, partitions=partitions)
     ticks = _raw_topic(app, TICKS_TOPIC, partitions=partitions)
-    views = {
-        name: _raw_topic(app, name, partitions=partitions)
-        for name in (POPULARITY_VIEW, COVISITATION_VIEW, HISTORY_VIEW)
-    }
 
     def table(name: str, store: str = MEMORY_STORE_URL) -> Any:
         # No value_type: values are plain JSON (lists/dicts); Faust would otherwise call
@@ -225,12 +220,9 @@ def register_agents(
             if event is not None:
                 yield ev.message, event
 
-    def batch_topic(*names: str) -> BatchTopic:
-        topic = BatchTopic(app, *names, partitions=partitions, maxsize=BUFFER_MAX)
-        topic.subscribe()
-        return topic
-
-    request_topics = batch_topic(topics.EXPOSURES, topics.OUTCOMES, TICKS_TOPIC)
+    request_topics = BatchTopic(
+        app, topics.EXPOSURES, topics.OUTCOMES, TICKS_TOPIC, partitions=partitions
+    )
 
     @app.task
     async def requests_task() -> None:
@@ -256,7 +248,7 @@ def register_agents(
             await send_derived(out)
             await persist((t.requests, staged), (t.shown, shown), (t.engaged, engaged))
 
-    engagements_in = batch_topic(ENGAGEMENTS_TOPIC)
+    engagements_in = BatchTopic(app, ENGAGEMENTS_TOPIC, partitions=partitions)
 
     @app.task
     async def users_task() -> None:
@@ -284,7 +276,7 @@ def register_agents(
         data = getattr(t.items.data, "data", None)
         return data if isinstance(data, PairMap) else None
 
-    item_updates_in = batch_topic(ITEM_UPDATES_TOPIC)
+    item_updates_in = BatchTopic(app, ITEM_UPDATES_TOPIC, partitions=partitions)
 
     @app.task
     async def items_task() -> None:
@@ -331,15 +323,14 @@ def register_agents(
         async for _ in decoded(stream):
             pass
 
-    view_names = {name: topic.get_topic_name() for name, topic in views.items()}
-
     @app.timer(config.publish_interval_s)
     @quiet_on_stop(app)
     async def publish_views() -> None:
         # Straight to the producer, all records first and the acks awaited once: through
         # Faust's one-record-at-a-time send, ~450 records took ~1 s at 1,000 events/s, so
         # a 0.25 s interval published about once a second (measured, freshness p95 2-3 s).
-        # History first: the view a user's next request reads.
+        # History first: the view a user's next request reads. (The view topics, like
+        # every topic here, are created by ``app.kafka_admin.ensure_topics``.)
         pops, covis, hist = index.drain()
         history = [
             (view_key(*h), encode_history(index.history.get(h, ())), None) for h in hist
@@ -352,12 +343,14 @@ def register_agents(
         neighbours = [
             (view_key(*c), encode_neighbours(index.neighbour_snapshot(c)), None) for c in covis
         ]
-        for name, records in (
-            (HISTORY_VIEW, history),
-            (POPULARITY_VIEW, popularity),
-            (COVISITATION_VIEW, neighbours),
-        ):
-            stats.published += await send_all(app, view_names[name], records)
+        stats.published += await send_many(
+            app,
+            [
+                (HISTORY_VIEW, history),
+                (POPULARITY_VIEW, popularity),
+                (COVISITATION_VIEW, neighbours),
+            ],
+        )
 
     @app.timer(TICK_INTERVAL_S)
     @quiet_on_stop(app)

@@ -78,10 +78,17 @@ class RecordBatches:
         return records
 
 
-class BatchTopic(faust.Topic):
-    """Raw bytes topics (any number) delivered to a ``RecordBatches`` of ``maxsize``."""
+BUFFER_MAX = 8000
+"""Records buffered per batch topic before the fetcher waits (four 2,000-record batches)."""
 
-    def __init__(self, app: faust.App, *topics: str, partitions: int, maxsize: int) -> None:
+
+class BatchTopic(faust.Topic):
+    """Raw bytes topics (any number) delivered to a ``RecordBatches`` of ``maxsize``;
+    subscribed with the conductor on creation (create it before the app starts)."""
+
+    def __init__(
+        self, app: faust.App, *topics: str, partitions: int, maxsize: int = BUFFER_MAX
+    ) -> None:
         # No key/value types: the conductor reuses one decoded event for the channels of
         # a record whose (key_type, value_type) are equal, and a raw-bytes agent topic on
         # the same partition must still get an Event, this one the Message.
@@ -97,6 +104,7 @@ class BatchTopic(faust.Topic):
         self.buffer = RecordBatches(maxsize)
         app.flow_control.manage_queue(self.buffer)  # type: ignore[arg-type]  # clear() only
         self.decode = self._message  # type: ignore[method-assign]  # no Event: the Message
+        app.topics.add(self)
 
     @property
     def queue(self) -> RecordBatches:  # type: ignore[override]
@@ -107,10 +115,6 @@ class BatchTopic(faust.Topic):
 
     async def put(self, event: Any) -> None:
         await self.buffer.put(event)
-
-    def subscribe(self) -> None:
-        """Have the conductor fetch this topic (call before the app starts)."""
-        self.app.topics.add(self)
 
     async def batches(self, max_records: int) -> AsyncIterator[list[Any]]:
         """The fetched messages, a list at a time (at most ``max_records``). Each batch is

@@ -52,7 +52,6 @@ log = logging.getLogger(__name__)
 LIVE_TICKS_TOPIC = "recsys.internal.live-ticks.v1"
 TICK_INTERVAL_S = 1.0
 BATCH_MAX = 2000
-BUFFER_MAX = 4 * BATCH_MAX
 TOPIC_INDEX = {topics.EXPOSURES: EXPOSURE, topics.OUTCOMES: OUTCOME, topics.ASSIGNMENTS: ASSIGNMENT}
 
 
@@ -120,9 +119,7 @@ def register_live_agents(
         topics.ASSIGNMENTS,
         LIVE_TICKS_TOPIC,
         partitions=partitions,
-        maxsize=BUFFER_MAX,
     )
-    inputs.subscribe()
 
     joined_name = joined_topic.get_topic_name()
     registry = codec.registry
