@@ -33,9 +33,12 @@ _RFC3339 = re.compile(
 # 19 fixed-width characters ``YYYY-MM-DDTHH:MM:SS`` (with the calendar check), then the
 # fraction and zone. A stream's timestamps share few distinct seconds and few distinct tails
 # (".123Z"), so each half's answer is cached (about 5x faster than validate_rfc3339 per
-# event); a cache that fills up is simply emptied, and long tails are never kept.
+# event); a cache that fills up is simply emptied, and long tails are never kept. A new
+# second is judged as its day (cached: the calendar check) and its time of day (a regex).
 _TAIL = re.compile(r"(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$", re.ASCII)
+_TIME_OF_DAY = re.compile(r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d", re.ASCII)
 _SECONDS_VALID: dict[str, bool] = {}
+_DAY_VALID: dict[str, bool] = {}
 _TAIL_VALID: dict[str, bool] = {}
 _MAX_CACHED = 4096
 _MAX_TAIL = 16  # ".123456789+01:00"
@@ -55,7 +58,13 @@ def is_rfc3339(value: str) -> bool:
     if valid is None:
         # 19 characters then "Z" pass the reference check only if those 19 are a valid
         # date and time of day: the fraction is optional and "Z" a complete zone.
-        valid = _remember(_SECONDS_VALID, seconds, bool(validate_rfc3339(seconds + "Z")))
+        day = value[:10]
+        day_valid = _DAY_VALID.get(day)
+        if day_valid is None:
+            day_valid = _remember(_DAY_VALID, day, bool(validate_rfc3339(day + "T00:00:00Z")))
+        valid = _remember(
+            _SECONDS_VALID, seconds, day_valid and _TIME_OF_DAY.fullmatch(value, 10, 19) is not None
+        )
     if not valid:
         return False
     tail = value[19:]

@@ -52,7 +52,11 @@ class RequestState:
         return [self.tenant, self.surface, self.exposure_ms, [o.to_json() for o in self.pending]]
 
     @classmethod
-    def from_json(cls, raw: list[object] | None) -> RequestState:
+    def from_json(cls, raw: RequestState | list[object] | None) -> RequestState:
+        """The state of a requests-table value: the state itself (as the request stage
+        keeps it in its store) or its JSON (as recovered from the changelog)."""
+        if isinstance(raw, RequestState):
+            return raw
         if raw is None:
             return cls()
         tenant, surface, ts, pending = raw

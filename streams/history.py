@@ -60,7 +60,11 @@ class UserState:
         }
 
     @classmethod
-    def from_json(cls, doc: dict[str, list[list[Any]]] | None) -> UserState:
+    def from_json(cls, doc: UserState | dict[str, list[list[Any]]] | None) -> UserState:
+        """The state of a users-table value: the state itself (as the user stage keeps
+        it in its store) or its JSON (as recovered from the changelog)."""
+        if isinstance(doc, UserState):
+            return doc
         if not doc:
             return cls()
         recent = tuple((str(i), int(t)) for i, t in doc["r"])

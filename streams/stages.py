@@ -11,7 +11,11 @@ stream simulator calls them with dicts. Nothing here knows about Kafka.
     item stage      (item updates, partitioned by tenant␟surface␟item)
         → decayed popularity per item, pair counts per (anchor, neighbour)
 
-Table values are JSON-able lists; see ``streams.dedupe`` for the two exactness checks.
+Table values are JSON-able lists, except that the request and user stages keep their
+states as objects (``RequestState``, ``UserState``) in the tables they write: those are
+turned into JSON once per batch, when the changelog is written (``value_json``), not at
+every event; ``from_json`` takes either form. See ``streams.dedupe`` for the two
+exactness checks.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import heapq
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from schemas.events import Exposure, Outcome
 from streams import attribution, history
@@ -101,7 +107,7 @@ class RequestStage:
             for it in e.items:
                 em.out.append(PopularityMsg(t, s, it.item_id, shown, e.timestamp_ms, em.stamp()))
         self._emit_attributed(em, released)
-        table[e.request_id] = [state.to_json(), offset, value[2]]
+        table[e.request_id] = [state, offset, value[2]]
         self.parked.get(partition, {}).pop(e.request_id, None)
         self._advance(table, partition, e.timestamp_ms, em)
         return em.out
@@ -117,7 +123,7 @@ class RequestStage:
         state = attribution.RequestState.from_json(value[0])
         state, released = attribution.on_outcome(state, o)
         self._emit_attributed(em, released)
-        table[o.request_id] = [state.to_json(), value[1], offset]
+        table[o.request_id] = [state, value[1], offset]
         if state.pending:
             oldest = min(p.timestamp_ms for p in state.pending)
             self._park(partition, o.request_id, oldest, wall_ms)
@@ -150,7 +156,7 @@ class RequestStage:
                 continue
             state, released = attribution.expire(attribution.RequestState.from_json(value[0]))
             self._emit_attributed(em, released)
-            table[request_id] = [state.to_json(), value[1], value[2]]
+            table[request_id] = [state, value[1], value[2]]
 
     def on_tick(self, table: Table, partition: int, offset: int, now_ms: int) -> list[Derived]:
         """A wall-clock tick for one partition: release what was parked (in wall time)
@@ -194,8 +200,10 @@ def user_stage(
         em.out.append(PairMsg(a.tenant, a.surface, x, y, em.stamp()))
         em.out.append(PairMsg(a.tenant, a.surface, y, x, em.stamp()))
     if new_state != state:
-        table[key] = new_state.to_json()
+        table[key] = new_state  # its JSON is written once per batch (user_value_json)
     return em.out
+
+
 
 
 # --- item stage ----------------------------------------------------------------------
@@ -253,3 +261,15 @@ def parse_item_key(key: str) -> tuple[str, list[str]] | None:
         return None
     kind, *rest = split_key(key)
     return kind, rest
+
+
+def value_json(value: Any) -> bytes:
+    """A table value's changelog bytes: JSON, with the states the stages keep as objects
+    (``RequestState``, ``UserState``) written as their ``to_json``."""
+    return orjson.dumps(value, default=_state_doc, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+
+
+def _state_doc(obj: object) -> Any:
+    if isinstance(obj, attribution.RequestState | history.UserState):
+        return obj.to_json()
+    raise TypeError(f"not JSON: {type(obj).__name__}")

@@ -11,12 +11,21 @@ import random
 import zlib
 from dataclasses import dataclass, field
 
+import orjson
+
 from schemas.events import Event, Exposure, Outcome
 from streams.decay import Decayed
+from streams.history import UserState
 from streams.keys import split_key
 from streams.messages import Derived, EngagementMsg, PairMsg, PopularityMsg, virtual_offset
 from streams.pair_store import PairMap
-from streams.stages import RequestStage, item_stage, parse_item_key, user_stage
+from streams.stages import (
+    RequestStage,
+    item_stage,
+    parse_item_key,
+    user_stage,
+    value_json,
+)
 from streams.state_config import StateConfig
 
 
@@ -145,6 +154,6 @@ class Simulation:
         out = {}
         for key, value in self.user_table.items():
             t, u = split_key(key)
-            assert isinstance(value, dict)
-            out[(t, u)] = tuple((i, ts) for i, ts in value["r"])
+            doc = orjson.loads(value_json(value))  # through the changelog's format
+            out[(t, u)] = UserState.from_json(doc).recent
         return out
