@@ -22,6 +22,7 @@ without the four tasks Faust spends on it when its delivery does not suspend
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Mapping
 from typing import Any
 
@@ -249,9 +250,26 @@ class LeanMonitor(Monitor):
         return None
 
 
+def tune_gc(gen0: int) -> None:
+    """Collect the young generation every ``gen0`` container allocations (0: Python's 700).
+
+    A worker allocates a few containers per record and keeps many of them in its
+    tables, so at Python's threshold the collector ran ~17 times per 1,000 records and
+    every tenth young collection walked the middle generation too: 15-20 % of the
+    stream-state worker's CPU on bench/stream_state.py's backlog (``gc.callbacks``),
+    0.7 s of ~4 s. At 50,000 it ran 3-4 times for 43,000 records. Garbage is still freed
+    by reference counting at once; only cycles wait for the next collection.
+    """
+    if gen0 > 0:
+        _, gen1, gen2 = gc.get_threshold()
+        gc.set_threshold(gen0, gen1, gen2)
+
+
 def make_faust_app(settings: Settings, *, lean_monitor: bool = True) -> faust.App:
-    """One Faust app; its local state lives under ``settings.data_dir``, not the CWD."""
+    """One Faust app; its local state lives under ``settings.data_dir``, not the CWD.
+    Also sets the process's collector threshold for a worker (``tune_gc``)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    tune_gc(settings.gc_gen0)
     app = RecsysFaustApp(
         settings.app_id,
         broker=f"kafka://{settings.bootstrap}",

@@ -55,6 +55,9 @@ class Settings:
     """How long a consumer's fetch may wait at the broker (``schemas.follow``)."""
     gc_refreeze_s: float = 60.0
     """``recsys serve`` re-freezes its heap at this interval (``serving.loop``); 0: once."""
+    gc_gen0: int = 50_000
+    """A stream worker's young-generation collection threshold (Python's is 700); 0 keeps
+    Python's (``app.faust_app.tune_gc``)."""
     log_level: str = "INFO"
 
     def masked(self) -> dict[str, str]:
@@ -148,5 +151,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         heartbeat_interval_s=_float(env, "RECSYS_HEARTBEAT_INTERVAL_S", 0.5),
         fetch_max_wait_ms=_int(env, "RECSYS_FETCH_MAX_WAIT_MS", FETCH_MAX_WAIT_MS, minimum=0),
         gc_refreeze_s=_float(env, "RECSYS_GC_REFREEZE_S", 60.0, positive=False),
+        gc_gen0=_int(env, "RECSYS_GC_GEN0", 50_000, minimum=0),
         log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
     )

@@ -1,3 +1,4 @@
+import gc
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ def test_defaults_start_the_embedded_broker():
     assert (s.session_timeout_s, s.heartbeat_interval_s) == (2.0, 0.5)
     assert s.gc_refreeze_s == 60.0
     assert load_settings({"RECSYS_GC_REFREEZE_S": "0"}).gc_refreeze_s == 0.0  # once only
+    assert s.gc_gen0 == 50_000
+    assert load_settings({"RECSYS_GC_GEN0": "0"}).gc_gen0 == 0  # Python's own
 
 
 def test_env_overrides_and_bootstrap_aliases():
@@ -45,6 +48,7 @@ def test_secrets_are_masked_when_printed():
         ({"RECSYS_HALF_LIFE_DAYS": "-1"}, r"must be > 0"),
         ({"RECSYS_STORE": "redis://"}, r"memory:// or rocksdb://"),
         ({"RECSYS_GC_REFREEZE_S": "hourly"}, r"RECSYS_GC_REFREEZE_S='hourly' is not a number"),
+        ({"RECSYS_GC_GEN0": "-5"}, r"RECSYS_GC_GEN0=-5 must be >= 0"),
     ],
 )
 def test_bad_settings_name_the_variable(env, message):
@@ -57,3 +61,17 @@ def test_settings_read_the_key_file_path(tmp_path: Path):
     assert s.api_keys_file == tmp_path / "k.json"
     assert load_settings({}).api_keys_file is None
     assert s.masked()["api_keys_file"] == str(tmp_path / "k.json")  # a path, not a secret
+
+
+def test_a_worker_s_collector_threshold_sets_the_young_generation_only():
+    from app.faust_app import tune_gc
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 11, 12)
+        tune_gc(0)
+        assert gc.get_threshold() == (700, 11, 12)
+        tune_gc(50_000)
+        assert gc.get_threshold() == (50_000, 11, 12)
+    finally:
+        gc.set_threshold(*before)
