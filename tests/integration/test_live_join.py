@@ -19,8 +19,10 @@ from app.settings import Settings
 from eval.config_normalize import load_config
 from schemas import topics
 from schemas.codec import AvroCodec
+from schemas.events import Assignment, Exposure, ExposureItem, Outcome
 from schemas.highwater import fetch_highwaters
 from schemas.registry import LocalRegistry
+from schemas.timestamps import ms_to_rfc3339
 from serving.live_reader import LiveReader
 from streams.live.config import LiveConfig
 from streams.live.joined import decode_joined
@@ -30,6 +32,7 @@ from tests.unit.streams.live.parity_data import (
     CONFIG_YAML,
     EXPERIMENT,
     LIVE_CONFIG,
+    START_MS,
     assert_matches_offline,
     generate,
     offline_report,
@@ -55,6 +58,47 @@ async def start_live_worker(
     )
     await fapp.start()
     return fapp, tables
+
+
+async def assert_a_known_arm_is_joined(bootstrap: str, reader: LiveReader, before: int) -> None:
+    """An outcome joined after its request's assignment was consumed carries the arm and
+    the clicked item's rank: the assignment is produced and seen applied (the experiment's
+    assignment count moves) before the exposure and its click are produced."""
+    t = START_MS + 10_000_000
+    counted = (reader.experiment(EXPERIMENT) or {})["assignments"]["assignments_count"]
+    ctx = {"tenant_id": "t1", "surface": "home"}
+    arm = Assignment(EXPERIMENT, "treatment", "r-arm", "u-arm", ms_to_rfc3339(t), ctx)
+    assert (await replay([arm], bootstrap, registry=LocalRegistry())).failed == 0
+    await until(lambda: (reader.experiment(EXPERIMENT) or {})["assignments"][
+        "assignments_count"] > counted)
+    items = (ExposureItem("i-top", 1), ExposureItem("i-next", 2))
+    later = [
+        Exposure("r-arm", "u-arm", ms_to_rfc3339(t + 1), items, ctx, 20.0),
+        Outcome("r-arm", "u-arm", "i-top", "click", ms_to_rfc3339(t + 2)),
+    ]
+    assert (await replay(later, bootstrap, registry=LocalRegistry())).failed == 0
+    found: list[dict[str, Any]] = []
+
+    async def joined_arm() -> bool:
+        found[:] = [j for j in await read_joined(bootstrap) if j["request_id"] == "r-arm"]
+        return bool(found)
+
+    await until(joined_arm)
+    assert len(found) == 1
+    assert (found[0]["experiment_id"], found[0]["experiment_variant"]) == (
+        EXPERIMENT, "treatment")
+    assert found[0]["rank"] == 1
+    assert len(await read_joined(bootstrap)) == before + 1
+
+
+async def until(check: Any, timeout_s: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        result = check()
+        if await result if asyncio.iscoroutine(result) else result:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.2)
 
 
 async def read_joined(bootstrap: str) -> list[dict[str, Any]]:
@@ -114,10 +158,10 @@ async def test_live_documents_equal_offline_experiment_mode(
         joined = await read_joined(fresh_broker.bootstrap)
         assert len(joined) == len(twin.joined) == tables.joined_sent
         # a joined record carries the arm known when it joined (the assignment topic may
-        # be consumed after the outcome's)
+        # be consumed after the outcome's, so which replayed records carry one varies)
         assert {j["experiment_id"] for j in joined} <= {EXPERIMENT, None}
-        assert any(j["experiment_id"] == EXPERIMENT and j["rank"] == 1 for j in joined)
         assert {j["tenant"] for j in joined} == {"t1", "t2"}
+        await assert_a_known_arm_is_joined(fresh_broker.bootstrap, reader, len(joined))
     finally:
         await reader.stop()
         await fapp.stop()
