@@ -154,17 +154,23 @@ async def persist(
 
     Tables must have no key/value type: Faust's codec for them is JSON for keys and
     values, which is what its changelog recovery decodes (``encode`` writes a value's
-    JSON; the local store keeps the value as given). The stores of ``streams.stores``
-    also record each key's partition (for the next rebalance); other stores (rocksdb://)
-    keep their data per partition themselves.
+    JSON). The stores of ``streams.stores`` keep the value as given (a stage may keep
+    objects there, whose JSON ``encode`` writes) and record each key's partition (for
+    the next rebalance); other stores (Faust's, rocksdb://) get the value as recovery
+    would give it back, the decoded JSON, and keep their data per partition themselves.
     """
     outbox = Outbox(app)
-    add, dumps = outbox.add, orjson.dumps
+    add, dumps, loads = outbox.add, orjson.dumps, orjson.loads
     for table, staged in pairs:
-        write = getattr(table.data, "write", None) or partial(_plain_write, table.data)
+        ours = getattr(table.data, "write", None)
+        plain = partial(_plain_write, table.data)
         topic = table.changelog_topic.get_topic_name()
         for key, partition, value in staged.writes():
-            write(key, partition, value)
-            add(topic, dumps(key), None if value is None else encode(value), partition)
+            raw = None if value is None else encode(value)
+            if ours is not None:
+                ours(key, partition, value)
+            else:  # the value as recovery would give it back (a store may serialise it)
+                plain(key, partition, None if raw is None else loads(raw))
+            add(topic, dumps(key), raw, partition)
         staged.clear()
     await outbox.flush()

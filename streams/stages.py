@@ -200,10 +200,8 @@ def user_stage(
         em.out.append(PairMsg(a.tenant, a.surface, x, y, em.stamp()))
         em.out.append(PairMsg(a.tenant, a.surface, y, x, em.stamp()))
     if new_state != state:
-        table[key] = new_state  # its JSON is written once per batch (user_value_json)
+        table[key] = new_state  # its JSON is written once per batch (value_json)
     return em.out
-
-
 
 
 # --- item stage ----------------------------------------------------------------------

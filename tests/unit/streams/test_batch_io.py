@@ -126,3 +126,48 @@ async def test_persist_writes_each_staged_key_once_to_its_partition_and_clears()
         ("app-t-changelog", 5, [(orjson.dumps("old"), None)]),
     ]
     assert list(staged.writes()) == []
+
+
+class Kept:
+    """A value a stage keeps as an object; its changelog form is its JSON."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+def encode_kept(value: Any) -> bytes:
+    return orjson.dumps({"n": value.n} if isinstance(value, Kept) else value)
+
+
+class OurStore(dict[str, Any]):
+    """Like ``streams.stores``: takes the value as given, with its partition."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.partitions: dict[str, int] = {}
+
+    def write(self, key: str, partition: int, value: Any) -> None:
+        self[key] = value
+        self.partitions[key] = partition
+
+
+def changelog_table(data: Any) -> Any:
+    return SimpleNamespace(data=data, changelog_topic=SimpleNamespace(get_topic_name=lambda: "c"))
+
+
+async def test_our_store_keeps_the_object_and_another_store_gets_the_recovered_json() -> None:
+    ours, theirs = OurStore(), {}
+    kept = Kept(3)
+    for data in (ours, theirs):
+        client = FakeClient(batch_size=10_000)
+        staged = Overlay(data)
+        staged.partition = 1
+        staged["k"] = kept
+        task = asyncio.ensure_future(
+            persist(app_with(client), (changelog_table(data), staged), encode=encode_kept)
+        )
+        await acked_later(client, task)
+        await task
+        assert client.batches == [("c", 1, [(b'"k"', b'{"n":3}')])]
+    assert ours["k"] is kept and ours.partitions == {"k": 1}
+    assert theirs == {"k": {"n": 3}}
