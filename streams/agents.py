@@ -59,13 +59,7 @@ from streams.messages import (
 )
 from streams.overlay import Overlay
 from streams.pair_store import PairMap, anchor_of
-from streams.stages import (
-    RequestStage,
-    item_stage,
-    parse_item_key,
-    user_stage,
-    value_json,
-)
+from streams.stages import RequestStage, item_stage, parse_item_key, user_stage
 from streams.state_config import StateConfig
 from streams.stores import MEMORY_STORE_URL, PAIR_STORE_URL, local_state, uses_memory_store
 from streams.stores import register as register_stores
@@ -253,7 +247,7 @@ def register_agents(
                     out += request_stage.on_tick(staged, p, o, int(event["now_ms"]))
             await send_derived(out)
             await persist(
-                (t.requests, staged), (t.shown, shown), (t.engaged, engaged), encode=value_json
+                (t.requests, staged), (t.shown, shown), (t.engaged, engaged)
             )
 
     engagements_in = BatchTopic(app, ENGAGEMENTS_TOPIC, partitions=partitions)
@@ -273,7 +267,7 @@ def register_agents(
                     out += user_stage(staged, msg.partition, o, eng, config)
                     touched.add((eng.attributed.tenant, eng.attributed.user_id))
             await send_derived(out)
-            await persist((t.users, staged), encode=value_json)
+            await persist((t.users, staged))
             for tenant, user in touched:
                 state = UserState.from_json(t.users.get(join_key(tenant, user)))
                 index.set_history(tenant, user, state.recent)

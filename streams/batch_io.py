@@ -20,6 +20,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from streams.state_json import state_json
+
 Record = tuple[bytes | None, bytes, int | None]
 """(key, value, partition) of a record to send; partition None: by key."""
 Write = tuple[str, int, Any]
@@ -146,7 +148,7 @@ def _plain_write(data: Any, key: str, partition: int, value: Any) -> None:
 
 
 async def persist(
-    app: Any, *pairs: tuple[Any, Staged], encode: Callable[[Any], bytes] = orjson.dumps
+    app: Any, *pairs: tuple[Any, Staged], encode: Callable[[Any], bytes] = state_json
 ) -> None:
     """Write each staged key once, to its input record's changelog partition, into the
     table's local data, and await Kafka's acks; then forget the staged writes. The

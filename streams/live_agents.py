@@ -41,7 +41,6 @@ from streams.live.partition import (
     OUTCOME,
     LiveJoin,
     changelog_order,
-    encode_value,
 )
 from streams.overlay import Overlay
 from streams.stores import MEMORY_STORE_URL, local_state, uses_memory_store
@@ -154,7 +153,7 @@ def register_live_agents(
                         out.append((j.request_id.encode(), encode_joined(j, registry), p))
                     t.processed += 1
                 t.joined_sent += await send_all(app, joined_name, out)
-                await persist(app, (table, RetiredFirst(staged)), encode=encode_value)
+                await persist(app, (table, RetiredFirst(staged)))
 
     view_name = view_topic.get_topic_name()
 

@@ -13,9 +13,9 @@ stream simulator calls them with dicts. Nothing here knows about Kafka.
 
 Table values are JSON-able lists, except that the request and user stages keep their
 states as objects (``RequestState``, ``UserState``) in the tables they write: those are
-turned into JSON once per batch, when the changelog is written (``value_json``), not at
-every event; ``from_json`` takes either form. See ``streams.dedupe`` for the two
-exactness checks.
+turned into JSON once per batch, when the changelog is written
+(``streams.state_json``), not at every event; ``from_json`` takes either form. See
+``streams.dedupe`` for the two exactness checks.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ import heapq
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
-
-import orjson
 
 from schemas.events import Exposure, Outcome
 from streams import attribution, history
@@ -200,7 +198,7 @@ def user_stage(
         em.out.append(PairMsg(a.tenant, a.surface, x, y, em.stamp()))
         em.out.append(PairMsg(a.tenant, a.surface, y, x, em.stamp()))
     if new_state != state:
-        table[key] = new_state  # its JSON is written once per batch (value_json)
+        table[key] = new_state  # its JSON is written once per batch (state_json)
     return em.out
 
 
@@ -259,15 +257,3 @@ def parse_item_key(key: str) -> tuple[str, list[str]] | None:
         return None
     kind, *rest = split_key(key)
     return kind, rest
-
-
-def value_json(value: Any) -> bytes:
-    """A table value's changelog bytes: JSON, with the states the stages keep as objects
-    (``RequestState``, ``UserState``) written as their ``to_json``."""
-    return orjson.dumps(value, default=_state_doc, option=orjson.OPT_PASSTHROUGH_DATACLASS)
-
-
-def _state_doc(obj: object) -> Any:
-    if isinstance(obj, attribution.RequestState | history.UserState):
-        return obj.to_json()
-    raise TypeError(f"not JSON: {type(obj).__name__}")

@@ -5,8 +5,8 @@ in tests). Table keys are ``partition␟request_id``; a value is ``[state, expos
 offset, outcome offset, assignment offset]``: the last input offset of each topic
 folded into the request, so a redelivered record is skipped (``streams.dedupe`` check
 1). In memory ``state`` is the ``RequestState`` itself (decoded once, not per event);
-on the changelog it is its JSON (``encode_value``), which recovery puts back — so a
-value read from the table may hold either (``RequestState.of``).
+on the changelog it is its JSON (``streams.state_json``), which recovery puts back —
+so a value read from the table may hold either (``RequestState.of``).
 The key ``partition␟␟retired`` holds what expired requests contributed.
 
 A partition's ``Tally`` lives in memory and is always
@@ -27,8 +27,6 @@ import heapq
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-
-import orjson
 
 from schemas.events import Assignment, Exposure, Outcome
 from streams.dedupe import is_redelivery
@@ -51,17 +49,6 @@ def request_key(partition: int, request_id: str) -> str:
 
 def retired_key(partition: int) -> str:
     return join_key(str(partition), RETIRED)
-
-
-def encode_value(value: list[Any]) -> bytes:
-    """A table value's changelog JSON (its ``RequestState`` as ``to_json``)."""
-    return orjson.dumps(value, default=_state_json, option=orjson.OPT_PASSTHROUGH_DATACLASS)
-
-
-def _state_json(obj: object) -> Any:
-    if isinstance(obj, RequestState):
-        return obj.to_json()
-    raise TypeError(f"not JSON: {type(obj).__name__}")
 
 
 def changelog_order(writes: Iterable[W]) -> list[W]:

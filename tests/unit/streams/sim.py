@@ -24,9 +24,9 @@ from streams.stages import (
     item_stage,
     parse_item_key,
     user_stage,
-    value_json,
 )
 from streams.state_config import StateConfig
+from streams.state_json import state_json
 
 
 def partition_of(key: str, n: int) -> int:
@@ -154,6 +154,6 @@ class Simulation:
         out = {}
         for key, value in self.user_table.items():
             t, u = split_key(key)
-            doc = orjson.loads(value_json(value))  # through the changelog's format
+            doc = orjson.loads(state_json(value))  # through the changelog's format
             out[(t, u)] = UserState.from_json(doc).recent
         return out

@@ -8,7 +8,7 @@ import pytest
 from schemas.events import Outcome
 from streams.attribution import RequestState
 from streams.history import UserState
-from streams.stages import value_json
+from streams.state_json import state_json
 
 PARKED = Outcome.from_json(
     {
@@ -23,7 +23,7 @@ PARKED = Outcome.from_json(
 
 def test_a_request_value_is_written_as_its_state_json_and_read_back_equal() -> None:
     state = RequestState(None, None, None, (PARKED, PARKED))
-    raw = value_json([state, 7, None])
+    raw = state_json([state, 7, None])
     doc = orjson.loads(raw)
     assert doc == [state.to_json(), 7, None]
     assert RequestState.from_json(doc[0]) == state
@@ -32,13 +32,13 @@ def test_a_request_value_is_written_as_its_state_json_and_read_back_equal() -> N
 
 def test_a_user_value_is_written_as_its_state_json_and_read_back_equal() -> None:
     state = UserState((("b", 20), ("a", 10)), {("home", 3): ("a", "b")})
-    doc = orjson.loads(value_json(state))
+    doc = orjson.loads(state_json(state))
     assert doc == {"r": [["b", 20], ["a", 10]], "s": [["home", 3, ["a", "b"]]]}
     assert UserState.from_json(doc) == state
     assert UserState.from_json(state) is state
 
 
 def test_plain_values_are_plain_json_and_other_objects_are_refused() -> None:
-    assert value_json([3, 12]) == b"[3,12]"
+    assert state_json([3, 12]) == b"[3,12]"
     with pytest.raises(TypeError):
-        value_json([object()])
+        state_json([object()])

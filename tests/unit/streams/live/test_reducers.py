@@ -18,9 +18,9 @@ from streams.live.partition import (
     OUTCOME,
     LiveJoin,
     changelog_order,
-    encode_value,
 )
 from streams.live.request import RequestState
+from streams.state_json import state_json
 
 T0 = 1_767_225_600_000
 CFG = LiveConfig(grace_ms=300_000, attribution_window_ms=3_600_000)
@@ -185,7 +185,7 @@ def test_table_values_recovered_from_their_changelog_json_give_the_same_tally() 
         outcome("zz", 6),
         exposure("r1", 7, surface="pdp"),
     )
-    recovered = {k: orjson.loads(encode_value(v)) for k, v in run.table.items()}
+    recovered = {k: orjson.loads(state_json(v)) for k, v in run.table.items()}
     assert all(isinstance(v[0], list) for v in recovered.values())
     assert {k: RequestState.of(v[0]) for k, v in recovered.items()} == {
         k: v[0] for k, v in run.table.items()
