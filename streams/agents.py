@@ -255,7 +255,8 @@ def register_agents(
     @app.task
     async def users_task() -> None:
         async for batch in engagements_in.batches(BATCH_MAX):
-            staged = Overlay(local_state(t.users))
+            users = local_state(t.users)
+            staged = Overlay(users)
             out: list[Derived] = []
             touched: set[tuple[str, str]] = set()
             for msg in batch:
@@ -269,7 +270,7 @@ def register_agents(
             await send_derived(out)
             await persist((t.users, staged))
             for tenant, user in touched:
-                state = UserState.from_json(t.users.get(join_key(tenant, user)))
+                state = UserState.from_json(users.get(join_key(tenant, user)))
                 index.set_history(tenant, user, state.recent)
 
     def table_pairs() -> PairMap | None:
