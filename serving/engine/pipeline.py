@@ -8,13 +8,12 @@ The views are in-memory reads; nothing here awaits, logs or looks at a clock.
 
 from __future__ import annotations
 
-import math
-import sys
 from collections.abc import Callable, Collection
 
 from serving.engine.candidates import generate
 from serving.engine.catalog_fill import CATALOG_REASON
 from serving.engine.constraints import TagPolicy, prefilter, select
+from serving.engine.fast_path import fast_rank
 from serving.engine.model import (
     EngineSettings,
     RankedItem,
@@ -28,7 +27,7 @@ from serving.engine.reads import catalog_metas
 from serving.engine.reasons import explain_block, reason_tokens
 from serving.engine.rulebook import rulebook
 from serving.engine.rules import apply_rules
-from serving.engine.scoring import Signals, blend_scores
+from serving.engine.scoring import Signals, blend_scores, finite_score
 from serving.engine.warnings import ServingWarning, ordered
 from serving.views import ItemMeta
 
@@ -92,14 +91,17 @@ def _unavailable(catalog: _Catalog, exclude: frozenset[str]) -> Callable[[str], 
     return check
 
 
-def _finite(score: float) -> float:
-    """JSON has no inf/NaN: extreme weights or stacked boosts are clamped, NaN is 0."""
-    if math.isfinite(score):
-        return score
-    return 0.0 if math.isnan(score) else math.copysign(sys.float_info.max, score)
-
-
 def rank(query: RankQuery, views: ViewSet, settings: EngineSettings | None = None) -> RankResult:
+    """One ranking: the one-pass common case (``fast_path``) when it applies, else every
+    stage of the reference pipeline. Both give the same answer."""
+    settings = settings or _DEFAULT_SETTINGS
+    fast = fast_rank(query, views, settings)
+    return fast if fast is not None else reference_rank(query, views, settings)
+
+
+def reference_rank(query: RankQuery, views: ViewSet,
+                   settings: EngineSettings | None = None) -> RankResult:
+    """Every stage, in the order of the spec: the definition ``fast_rank`` must match."""
     settings = settings or _DEFAULT_SETTINGS
     pool = generate(query, views, settings)
     warnings = list(pool.warnings)
@@ -164,7 +166,7 @@ def rank(query: RankQuery, views: ViewSet, settings: EngineSettings | None = Non
         warnings.append(ServingWarning("CANDIDATES_INCLUDE_EMPTY",
                                        "no items matched candidates.include_ids"))
     if not detailed:
-        items = tuple(ranked_item(item, n, _finite(scores[item]), item in pinned)
+        items = tuple(ranked_item(item, n, finite_score(scores[item]), item in pinned)
                       for n, item in enumerate(final, start=1))
         return RankResult(items, ordered(warnings), anchors=pool.anchors)
     detail = []
@@ -181,7 +183,7 @@ def rank(query: RankQuery, views: ViewSet, settings: EngineSettings | None = Non
         detail.append(RankedItem(
             item_id=item,
             rank=n,
-            score=_finite(scores[item]),
+            score=finite_score(scores[item]),
             pinned=item in pinned,
             reasons=reasons,
             explain=explain_block(query.explain, sig, query.weights, tokens,

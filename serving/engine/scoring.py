@@ -9,6 +9,7 @@ Worked example of the original docs: α=1, β=0.5, γ=0.2, pop 3, cooc 1, emb 0.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -80,13 +81,26 @@ def blend_scores(pop: Mapping[str, float], cooc: Mapping[str, float],
     have one. No embedding term: that view does not exist yet (``emb`` is 0)."""
     wp, wc = weights.pop, weights.cooc
     out = {item: wp * p / (p + 1.0) if p > 0 else 0.0 for item, p in pop.items()}
-    if wc == 0 and wp >= 0 and math.copysign(1.0, wp) > 0 and math.isfinite(
-            sum(cooc.values())):
-        # every term added would be a zero (no inf count to make 0·inf a NaN) and every
-        # score is ≥ +0.0 (no −0.0 to turn into +0.0): nothing would change
+    if not blend_cooc(weights, cooc):
         return out
     for item in cooc.keys() & out.keys():
         c = cooc[item]
         if c > 0:
             out[item] += wc * c / (c + 1.0)
     return out
+
+
+def blend_cooc(weights: Weights, cooc: Mapping[str, float]) -> bool:
+    """Whether adding the co-visitation terms can change a score. Not when its weight is
+    0, every term would be a zero (no inf count to make 0·inf a NaN) and every popularity
+    term is ≥ +0.0 (no −0.0 to turn into +0.0)."""
+    wp = weights.pop
+    return not (weights.cooc == 0 and wp >= 0 and math.copysign(1.0, wp) > 0
+                and math.isfinite(sum(cooc.values())))
+
+
+def finite_score(score: float) -> float:
+    """JSON has no inf/NaN: extreme weights or stacked boosts are clamped, NaN is 0."""
+    if math.isfinite(score):
+        return score
+    return 0.0 if math.isnan(score) else math.copysign(sys.float_info.max, score)
