@@ -54,6 +54,9 @@ class _Effects:
                             if c.rule.target_type == "item"]
         self.boosts = [(c.rule.target_type == "item", c.targets, c.tags, c.rule.boost_value)
                        for c in boosts]
+        # a tag pin's targets depend on the scores' order at its turn: the reference's
+        self.declines = any(c.rule.action == "pin" and c.rule.target_type != "item"
+                            for c in active.rules)
 
     def of(self, item: str, meta: ItemMeta | None) -> Effect:
         known = self.by_item.get(item)
@@ -107,16 +110,15 @@ def fast_rank(query: RankQuery, views: ViewSet, settings: EngineSettings) -> Ran
         return None
     book = rulebook(query.rules, settings.brand_prefixes, settings.category_prefixes)
     active = book.active(query.surface, query.segment, query.now_ms)
-    if any(c.rule.action == "pin" and c.rule.target_type != "item" for c in active.rules):
+    effects = _effects(active)
+    if effects.declines:
         return None
     pool = generate(query, views, settings)
     try:
         metas = catalog_metas(views.catalog, query.tenant, pool.pop)
     except Exception:  # the reference records the failure and warns
         return None
-    scores = _scores(query, pool.pop, pool.cooc, metas, _effects(active))
-    if scores is None:
-        return None
+    scores = _scores(query, pool.pop, pool.cooc, metas, effects)
     pins: list[str] = []
     injected: set[str] = set()
     if active.rules:
@@ -127,7 +129,7 @@ def fast_rank(query: RankQuery, views: ViewSet, settings: EngineSettings) -> Ran
     if not all_comparable(scores.values()):  # a NaN: the reference's slow path
         return None
     pinned = set(pins)
-    rest = [i for i in scores if i not in pinned]
+    rest = [i for i in scores if i not in pinned] if pins else list(scores)
     final = pins[:query.k] + top_ranked(rest, scores, query.k - min(len(pins), query.k))
     warnings = list(pool.warnings)
     shown_injected = sum(1 for i in pins[:query.k] if i in injected)
@@ -140,7 +142,7 @@ def fast_rank(query: RankQuery, views: ViewSet, settings: EngineSettings) -> Ran
 
 
 def _scores(query: RankQuery, pop: Mapping[str, float], cooc: Mapping[str, float],
-            metas: Mapping[str, ItemMeta | None], effects: _Effects) -> dict[str, float] | None:
+            metas: Mapping[str, ItemMeta | None], effects: _Effects) -> dict[str, float]:
     """Every kept, unblocked candidate's blended and boosted score, in pool order."""
     w = query.weights
     wp, wc = w.pop, w.cooc
