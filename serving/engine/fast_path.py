@@ -34,8 +34,11 @@ from serving.engine.warnings import ServingWarning, ordered
 from serving.views import ItemMeta
 
 _NO_TAGS: frozenset[str] = frozenset()
-_MAX_EFFECTS = 100_000  # candidates remembered per active rule set before starting over
-_MAX_SETS = 64  # active rule sets remembered
+# Bounds of the effects memo: candidates per active rule set (one per rules version and
+# (surface, segment) scope) before that set starts over, and sets remembered. An entry
+# is ~120 bytes (a dict slot, a pair, a boost tuple; measured): ~47 MB at both bounds.
+_MAX_EFFECTS = 25_000
+_MAX_SETS = 16
 
 # a candidate's effect: None when a rule blocks it, else its boost values in rule order
 Effect = tuple[float, ...] | None
