@@ -16,7 +16,8 @@ independent per candidate, so one loop does them all:
 
 Anything else returns None and the caller runs the reference pipeline: a tag-targeted
 pin (its targets depend on the order of the scores at that rule), a NaN score, a
-catalog or view lookup that fails. ``tests/unit/serving/test_engine_fast_path.py``
+catalog lookup that fails (candidate generation is shared: its warnings and errors are
+the reference's own). ``tests/unit/serving/test_engine_fast_path.py``
 checks on generated inputs that an answer, when given, equals the reference's.
 """
 
@@ -53,8 +54,6 @@ class _Effects:
         self.active = active
         self.by_item: dict[str, tuple[ItemMeta | None, Effect]] = {}
         boosts = [c for c in active.rules if c.rule.action == "boost"]
-        self.item_boosts = [(c.targets, c.rule.boost_value) for c in boosts
-                            if c.rule.target_type == "item"]
         self.boosts = [(c.rule.target_type == "item", c.targets, c.tags, c.rule.boost_value)
                        for c in boosts]
         # a tag pin's targets depend on the scores' order at its turn: the reference's
