@@ -72,8 +72,7 @@ class _Effects:
 
     def _work_out(self, item: str, meta: ItemMeta | None) -> Effect:
         tags = meta.tags if meta is not None else _NO_TAGS
-        active = self.active
-        if item in active.block_ids or not active.block_tags.isdisjoint(tags):
+        if self.active.blocks_item(item, tags):
             return None
         values: list[float] = []
         for is_item, targets, rule_tags, value in self.boosts:
@@ -120,12 +119,13 @@ def fast_rank(query: RankQuery, views: ViewSet, settings: EngineSettings) -> Ran
         metas = catalog_metas(views.catalog, query.tenant, pool.pop)
     except Exception:  # the reference records the failure and warns
         return None
-    scores = _scores(query, pool.pop, pool.cooc, metas, effects)
+    exclude = frozenset(query.exclude_ids)
+    scores = _scores(query, pool.pop, pool.cooc, metas, effects, exclude)
     pins: list[str] = []
     injected: set[str] = set()
     if active.rules:
         try:
-            _inject(query, views, active, scores, settings, pins, injected)
+            _inject(query, views, active, exclude, scores, settings, pins, injected)
         except Exception:  # a failed lookup: the reference warns and drops constraints
             return None
     if not all_comparable(scores.values()):  # a NaN: the reference's slow path
@@ -144,12 +144,12 @@ def fast_rank(query: RankQuery, views: ViewSet, settings: EngineSettings) -> Ran
 
 
 def _scores(query: RankQuery, pop: Mapping[str, float], cooc: Mapping[str, float],
-            metas: Mapping[str, ItemMeta | None], effects: _Effects) -> dict[str, float]:
+            metas: Mapping[str, ItemMeta | None], effects: _Effects,
+            exclude: frozenset[str]) -> dict[str, float]:
     """Every kept, unblocked candidate's blended and boosted score, in pool order."""
     w = query.weights
     wp, wc = w.pop, w.cooc
     with_cooc = blend_cooc(w, cooc)
-    exclude = frozenset(query.exclude_ids)
     remembered = effects.by_item.get
     cooc_get = cooc.get
     out: dict[str, float] = {}
@@ -172,26 +172,30 @@ def _scores(query: RankQuery, pop: Mapping[str, float], cooc: Mapping[str, float
     return out
 
 
-def _inject(query: RankQuery, views: ViewSet, active: ActiveRules, scores: dict[str, float],
-            settings: EngineSettings, pins: list[str], injected: set[str]) -> None:
+def _inject(query: RankQuery, views: ViewSet, active: ActiveRules, exclude: frozenset[str],
+            scores: dict[str, float], settings: EngineSettings, pins: list[str],
+            injected: set[str]) -> None:
     """Run the pin rules, and the boosts of items outside the pool, in rule order (as
     ``apply_rules``): fills ``pins`` and ``injected`` and adds injected items to
     ``scores``. A catalog lookup that fails raises."""
-    exclude = frozenset(query.exclude_ids)
     pin_slots = min(settings.max_pin_slots, query.k)
     pool = set(scores)
     tags: dict[str, frozenset[str]] = {}
 
-    def lookup(item: str) -> ItemMeta | None:
-        return views.catalog.get(query.tenant, item)
-
-    def admissible(item: str) -> bool:
-        """Not excluded, unavailable or blocked (an item outside the pool)."""
-        meta = lookup(item)
+    def in_play(item: str) -> bool:
+        """A candidate or an item injected before; else injected now (score 0) unless it
+        is excluded, unavailable or blocked."""
+        if item in scores:
+            return True
+        meta = views.catalog.get(query.tenant, item)
         item_tags = meta.tags if meta is not None else _NO_TAGS
+        if (item in exclude or (meta is not None and not meta.available)
+                or active.blocks_item(item, item_tags)):
+            return False
         tags[item] = item_tags
-        return not (item in exclude or (meta is not None and not meta.available)
-                    or item in active.block_ids or not active.block_tags.isdisjoint(item_tags))
+        scores[item] = 0.0
+        injected.add(item)
+        return True
 
     for c in active.rules:
         rule = c.rule
@@ -200,27 +204,17 @@ def _inject(query: RankQuery, views: ViewSet, active: ActiveRules, scores: dict[
             for item in c.targets:
                 if len(pins) >= pin_slots or (rule.max_pins > 0 and taken >= rule.max_pins):
                     break
-                if item in pins:
+                if item in pins or not in_play(item):
                     continue
-                if item not in scores:
-                    if not admissible(item):
-                        continue
-                    scores[item] = 0.0
-                    injected.add(item)
                 pins.append(item)
                 taken += 1
         elif rule.action == "boost":
             value = rule.boost_value
             if rule.target_type == "item":
                 for item in c.targets:
-                    if item in pool:  # boosted with the pool (``_Effects``)
-                        continue
-                    if item not in scores:
-                        if not admissible(item):
-                            continue
-                        scores[item] = 0.0
-                        injected.add(item)
-                    scores[item] += scores[item] * value or value
+                    # a pool item was boosted with the pool (``_Effects``)
+                    if item not in pool and in_play(item):
+                        scores[item] += scores[item] * value or value
             else:  # a tag rule reaches the injected items it matches
                 for item in injected:
                     if not c.tags.isdisjoint(tags[item]):

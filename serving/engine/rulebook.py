@@ -58,6 +58,10 @@ class ActiveRules:
     block_tags: frozenset[str]  # tags an active tag/brand/category BLOCK matches
     tags: frozenset[str]  # tags any active rule matches
 
+    def blocks_item(self, item: str, tags: frozenset[str]) -> bool:
+        """Whether some active BLOCK names the item or matches one of its tags."""
+        return item in self.block_ids or not self.block_tags.isdisjoint(tags)
+
     @classmethod
     def of(cls, rules: tuple[CompiledRule, ...]) -> ActiveRules:
         blocks = tuple(c for c in rules if c.rule.action == "block")

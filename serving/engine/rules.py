@@ -150,7 +150,7 @@ def apply_rules(
         if item in blocked:
             return True
         tags = known[item] if item in known else tags_of(item)
-        if item not in block_ids and block_tags.isdisjoint(tags):
+        if not active.blocks_item(item, tags):
             return False
         # an item rule names items (its tag set is empty), a tag rule matches tags
         hit = [c for c in blocks if item in c.ids or not c.tags.isdisjoint(tags)]
