@@ -30,6 +30,7 @@ from serving.engine.model import EngineSettings, RankQuery, RankResult, ViewSet,
 from serving.engine.order import all_comparable, top_ranked
 from serving.engine.reads import catalog_metas
 from serving.engine.rulebook import ActiveRules, rulebook
+from serving.engine.rules import boost_delta
 from serving.engine.scoring import blend_cooc, finite_score
 from serving.engine.warnings import ServingWarning, ordered
 from serving.views import ItemMeta
@@ -167,7 +168,7 @@ def _scores(query: RankQuery, pop: Mapping[str, float], cooc: Mapping[str, float
             if c is not None and c > 0:
                 score += wc * c / (c + 1.0)
         for value in effect:
-            score += score * value or value
+            score += boost_delta(score, value)
         out[item] = score
     return out
 
@@ -214,8 +215,8 @@ def _inject(query: RankQuery, views: ViewSet, active: ActiveRules, exclude: froz
                 for item in c.targets:
                     # a pool item was boosted with the pool (``_Effects``)
                     if item not in pool and in_play(item):
-                        scores[item] += scores[item] * value or value
+                        scores[item] += boost_delta(scores[item], value)
             else:  # a tag rule reaches the injected items it matches
                 for item in injected:
                     if not c.tags.isdisjoint(tags[item]):
-                        scores[item] += scores[item] * value or value
+                        scores[item] += boost_delta(scores[item], value)

@@ -85,6 +85,11 @@ class RuleOutcome:
     tokens: dict[str, list[str]] = field(default_factory=dict)
 
 
+def boost_delta(score: float, boost_value: float) -> float:
+    """What a BOOST adds: ``score × boost_value``, or ``boost_value`` when that is 0."""
+    return score * boost_value or boost_value
+
+
 def active_rules(rules: Iterable[Rule], surface: str, segment: str, now_ms: int) -> list[Rule]:
     """The rules that apply, priority descending (stable on ties)."""
     live = [r for r in rules if r.active(surface, segment, now_ms)]
@@ -207,7 +212,7 @@ def apply_rules(
                     current[item] = 0.0
                     out.injected.add(item)
                     known[item] = tags_of(item)
-                delta = current[item] * value or value
+                delta = boost_delta(current[item], value)
                 current[item] += delta
                 if with_tokens:
                     tokens.setdefault(item, []).append(
