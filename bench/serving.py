@@ -1,7 +1,7 @@
 """/v1/recommend against a bare aiohttp JSON echo handler, same load, same core.
 
     .venv/bin/python bench/serving.py [--requests 6000] [--concurrency 32] [--rounds 3]
-                                      [--rate 600]
+                                      [--rate 600] [--bodies 1]
 
 Each server runs in its own process pinned to CPU 0 (one core), on uvloop when it is
 installed (``serving.loop.install``) and with its start-up heap frozen
@@ -13,7 +13,9 @@ Content-Length on a bare asyncio protocol, so it drives ~10k requests/s and the 
 not the client, are the bottleneck (the "server busy" column shows it: ~100% means the
 RPS is the server's capacity). The recommend server holds a 10,000-item catalog and
 200,000 co-visitation pairs in memory views, 5 tenant rules, and each request carries
-anchors and a user with live history, k=20. Its exposures go through the replica's own
+anchors and a user with live history, k=20 (with ``--bodies N`` the load cycles through
+N distinct bodies, the rest with random anchors and users, so nothing a request repeats
+is warm by construction). Its exposures go through the replica's own
 sink (``KafkaEventSink``: queue, validation, Avro encoding) into a producer stub that
 counts them, so only aiokafka's send and the network are left out. A third server is
 the issue's other reference point, a plain handler that scores and sorts 200
@@ -212,9 +214,11 @@ class Client(asyncio.Protocol):
     is complete. Open loop: requests go out when scheduled (pipelined if one is still
     in flight) and latency counts from the scheduled time."""
 
-    def __init__(self, request: bytes, remaining: list[int], done: asyncio.Future[None],
-                 latencies: list[float], statuses: list[int], closed_loop: bool = True) -> None:
-        self.request = request
+    def __init__(self, requests: list[bytes], remaining: list[int], done: asyncio.Future[None],
+                 latencies: list[float], statuses: list[int], closed_loop: bool = True,
+                 first: int = 0) -> None:
+        self.requests = requests  # sent in turn, from the ``first``
+        self.sent = first
         self.remaining = remaining  # shared countdown of requests still to send
         self.done = done
         self.latencies = latencies
@@ -238,7 +242,8 @@ class Client(asyncio.Protocol):
     def submit(self, due: float) -> None:
         if self.transport is not None:
             self.pending.append(due)
-            self.transport.write(self.request)
+            self.transport.write(self.requests[self.sent % len(self.requests)])
+            self.sent += 1
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -262,25 +267,41 @@ class Client(asyncio.Protocol):
             self.done.set_exception(exc or RuntimeError("server closed the connection"))
 
 
-def request_bytes(port: int) -> bytes:
-    body = orjson.dumps(BODY)
-    return (
-        f"POST /v1/recommend HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Org-Id: t1\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+def bodies(n: int) -> list[dict[str, object]]:
+    """The request bodies: the issue's one request, or with ``n`` > 1 that one and n − 1
+    others with two random anchors of the catalog and one of 1,000 users each (seeded)."""
+    rng = random.Random(7)
+    out: list[dict[str, object]] = [BODY]
+    for _ in range(n - 1):
+        out.append({**BODY, "user": {"user_id": f"u{rng.randrange(1000)}"},
+                    "anchors": {"item_ids": [f"i{rng.randrange(10_000):05d}" for _ in "ab"]}})
+    return out
 
 
-async def connect(port: int, concurrency: int, requests: int,
-                  closed_loop: bool) -> tuple[list[Client], list[asyncio.Future[None]],
+def request_bytes(port: int, n_bodies: int) -> list[bytes]:
+    out = []
+    for doc in bodies(n_bodies):
+        body = orjson.dumps(doc)
+        out.append((
+            f"POST /v1/recommend HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Org-Id: t1\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body)
+    return out
+
+
+async def connect(port: int, concurrency: int, requests: int, closed_loop: bool,
+                  n_bodies: int = 1) -> tuple[list[Client], list[asyncio.Future[None]],
                                               list[float], list[int]]:
     loop = asyncio.get_running_loop()
     latencies: list[float] = []
     statuses: list[int] = []
     remaining = [requests]
     conns, dones = [], []
-    for _ in range(concurrency):
+    sent = request_bytes(port, n_bodies)
+    for n in range(concurrency):  # each connection starts at its own body
         done: asyncio.Future[None] = loop.create_future()
-        conn = Client(request_bytes(port), remaining, done, latencies, statuses, closed_loop)
+        conn = Client(sent, remaining, done, latencies, statuses, closed_loop,
+                      first=n * len(sent) // concurrency)
         await loop.create_connection(lambda c=conn: c, "127.0.0.1", port)  # type: ignore[misc]
         conns.append(conn)
         dones.append(done)
@@ -296,9 +317,11 @@ def close(conns: list[Client]) -> None:
             conn.transport.close()
 
 
-async def load(port: int, requests: int, concurrency: int, timeout_s: float) -> Result:
+async def load(port: int, requests: int, concurrency: int, timeout_s: float,
+               n_bodies: int = 1) -> Result:
     """Closed loop: ``concurrency`` requests always in flight until ``requests`` are done."""
-    conns, dones, latencies, statuses = await connect(port, concurrency, requests, True)
+    conns, dones, latencies, statuses = await connect(port, concurrency, requests, True,
+                                                      n_bodies)
     start = time.perf_counter()
     for conn in conns:
         conn.send()
@@ -312,10 +335,11 @@ async def load(port: int, requests: int, concurrency: int, timeout_s: float) -> 
 
 
 async def paced(port: int, requests: int, concurrency: int, rate: float,
-                timeout_s: float) -> Result:
+                timeout_s: float, n_bodies: int = 1) -> Result:
     """Open loop: ``rate`` requests/s, round-robin over the connections, whatever the
     server's pace; a latency counts from when the request was due."""
-    conns, _, latencies, statuses = await connect(port, concurrency, requests, False)
+    conns, _, latencies, statuses = await connect(port, concurrency, requests, False,
+                                                  n_bodies)
     start = time.perf_counter()
     try:
         for n in range(requests):
@@ -373,7 +397,8 @@ class Round:
 
 async def measure(port: int, pid: int, args: argparse.Namespace) -> Round:
     cpu0 = cpu_seconds(pid)
-    rps, latencies, errors = await load(port, args.requests, args.concurrency, args.timeout)
+    rps, latencies, errors = await load(port, args.requests, args.concurrency, args.timeout,
+                                        args.bodies)
     cpu = cpu_seconds(pid) - cpu0
     n = max(len(latencies), 1)
     return Round(rps, latencies, errors, cpu / n * 1e6, cpu / (n / rps))
@@ -389,7 +414,8 @@ async def main(args: argparse.Namespace) -> None:
             proc = subprocess.Popen(cmd)  # noqa: S603 - this very script, fixed arguments
             servers[kind] = (port, proc)
             await wait_port(port, proc)
-            await load(port, min(1000, args.requests), args.concurrency, 30)  # warm-up
+            await load(port, min(1000, args.requests), args.concurrency, 30,
+                       args.bodies)  # warm-up
         rounds: dict[str, list[Round]] = {kind: [] for kind in KINDS}
         for _ in range(args.rounds):  # alternating, so both see the same machine
             for kind, (port, proc) in servers.items():
@@ -401,7 +427,7 @@ async def main(args: argparse.Namespace) -> None:
                 await asyncio.sleep(0.2)
                 cpu0 = cpu_seconds(proc.pid)
                 rps, lat, errors = await paced(port, args.requests, args.concurrency,
-                                               args.rate, args.timeout)
+                                               args.rate, args.timeout, args.bodies)
                 cpu = cpu_seconds(proc.pid) - cpu0
                 n = max(len(lat), 1)
                 paced_runs[kind].append(
@@ -412,7 +438,8 @@ async def main(args: argparse.Namespace) -> None:
             proc.wait(timeout=10)
     loop_name = type(asyncio.get_running_loop()).__module__.split(".")[0]
     print(f"{args.requests} requests per round at concurrency {args.concurrency}, "
-          f"{args.rounds} alternating rounds, each server on one core, loop {loop_name}")
+          f"{args.rounds} alternating rounds, each server on one core, loop {loop_name}, "
+          f"{args.bodies} distinct request bod{'y' if args.bodies == 1 else 'ies'}")
     header = (f"{'handler':<12}{'RPS':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
               f"{'errors':>8}{'CPU µs/req':>12}{'busy':>8}")
     best = {kind: max(rs, key=lambda r: r.rps) for kind, rs in rounds.items()}
@@ -456,9 +483,14 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds per server")
     parser.add_argument("--rate", type=float, default=0.0,
                         help="also one open-loop run per server at this many requests/s")
+    parser.add_argument("--bodies", type=int, default=1,
+                        help="distinct request bodies sent in turn: 1 is the issue's request; "
+                             "more add random anchors and users (every server gets the same)")
     parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     ns = parser.parse_args()
+    if ns.bodies < 1:
+        parser.error("--bodies must be at least 1")
     if ns.serve:
         serve(ns.serve, ns.port)
     else:
