@@ -48,6 +48,7 @@ import orjson
 from aiohttp import web
 
 from app.broker import free_port
+from serving.view_reader import ViewState
 
 BODY = {
     "surface": "home",
@@ -80,18 +81,25 @@ class CountingProducer:
         return done
 
 
-def recommend_app() -> web.Application:
-    from schemas.producer import EventProducer
-    from schemas.registry import LocalRegistry
+RULES = {
+    "rules": [
+        {"rule_id": "pin-1", "action": "pin", "item_ids": ["i09999"]},
+        {"rule_id": "block-1", "action": "block", "item_ids": ["i00001", "i00002"]},
+        {"rule_id": "boost-1", "action": "boost", "tag": "music", "boost_value": 0.5},
+        {"rule_id": "boost-2", "action": "boost", "brand": "b3", "boost_value": 0.2},
+        {"rule_id": "block-2", "action": "block", "tag": "food", "priority": 1},
+    ]
+}
+SALT = "bench-salt"
+
+
+def bench_views() -> ViewState:
+    """The same in-memory structures a serving replica's ViewReader holds: a 10,000-item
+    catalog, the top 1,000 popular items, 200,000 co-visitation pairs, u7's history."""
+    from schemas.pseudonym import pseudonymize
     from schemas.views import DecayedEntry, encode_popularity
-    from serving.app import create_app
-    from serving.config_store import InMemoryConfigStore
-    from serving.deps import ServingDeps, ServingSettings
-    from serving.sink_kafka import KafkaEventSink
-    from serving.view_reader import ViewState
     from serving.views import ItemMeta
 
-    # The same in-memory structures a serving replica's ViewReader holds.
     rng = random.Random(1)
     views = ViewState()
     items = [f"i{n:05d}" for n in range(10_000)]
@@ -109,11 +117,21 @@ def recommend_app() -> web.Application:
         pairs += len(nbrs)
     if pairs != 200_000:
         raise RuntimeError(pairs)
-    from schemas.pseudonym import pseudonymize
-
-    views.history[("t1", pseudonymize("u7", "bench-salt"))] = [
+    views.history[("t1", pseudonymize("u7", SALT))] = [
         (items[n], 1_800_000_000_000 - n) for n in range(0, 50, 5)
     ]
+    return views
+
+
+def recommend_app() -> web.Application:
+    from schemas.producer import EventProducer
+    from schemas.registry import LocalRegistry
+    from serving.app import create_app
+    from serving.config_store import InMemoryConfigStore
+    from serving.deps import ServingDeps, ServingSettings
+    from serving.sink_kafka import KafkaEventSink
+
+    views = bench_views()
     store = InMemoryConfigStore()
     deps = ServingDeps(
         popularity=views,
@@ -127,7 +145,7 @@ def recommend_app() -> web.Application:
                                           producer_factory=CountingProducer)),
         config_store=store,
         settings=ServingSettings(
-            exposure_salt="bench-salt",
+            exposure_salt=SALT,
             rate_refill_per_s=0,
             open_roles=frozenset({"viewer", "operator", "admin"}),
         ),
@@ -137,16 +155,7 @@ def recommend_app() -> web.Application:
     async def seed(_: web.Application) -> None:
         from serving.config_store import Actor
 
-        rules = {
-            "rules": [
-                {"rule_id": "pin-1", "action": "pin", "item_ids": ["i09999"]},
-                {"rule_id": "block-1", "action": "block", "item_ids": ["i00001", "i00002"]},
-                {"rule_id": "boost-1", "action": "boost", "tag": "music", "boost_value": 0.5},
-                {"rule_id": "boost-2", "action": "boost", "brand": "b3", "boost_value": 0.2},
-                {"rule_id": "block-2", "action": "block", "tag": "food", "priority": 1},
-            ]
-        }
-        await store.put("t1", "rules", rules, if_match=None, actor=Actor("bench"), now_ms=0)
+        await store.put("t1", "rules", RULES, if_match=None, actor=Actor("bench"), now_ms=0)
 
     app.on_startup.append(seed)
     return app
