@@ -5,6 +5,9 @@ nothing and ``current`` is complete before the app serves) and then follows them
 write on any replica reaches all of them. Writes are acknowledged by the broker
 (``acks=all``) before they are applied locally and answered.
 
+Writes of one document on one replica are serialised (a lock per tenant and document
+spans the ``If-Match`` check, the broker's acknowledgement and the local apply), so of
+concurrent writes naming the same version exactly one wins and the others get 409.
 Limitation: ``If-Match`` is checked against this replica's snapshot; two writes racing
 on different replicas within the propagation delay are ordered by the log (last wins),
 as writes without ``If-Match`` are.
@@ -63,6 +66,7 @@ class KafkaConfigStore:
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        self._writing: dict[tuple[str, str], asyncio.Lock] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -153,6 +157,12 @@ class KafkaConfigStore:
 
     async def put(self, tenant: str, kind: str, document: Any, *, if_match: str | None,
                   actor: Actor, now_ms: int) -> Version:
+        lock = self._writing.setdefault((tenant, kind), asyncio.Lock())
+        async with lock:  # check, write and apply as one step (see the module docstring)
+            return await self._put(tenant, kind, document, if_match, actor, now_ms)
+
+    async def _put(self, tenant: str, kind: str, document: Any, if_match: str | None,
+                   actor: Actor, now_ms: int) -> Version:
         before = self.current(tenant, kind)
         check_if_match(kind, if_match, before)
         etag = content_etag(document)

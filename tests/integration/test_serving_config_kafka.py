@@ -69,3 +69,27 @@ async def test_versions_audit_and_restart_converge(broker):  # type: ignore[no-u
             await b.stop()
     finally:
         await a.stop()
+
+
+async def test_concurrent_writes_naming_one_version_let_exactly_one_win(broker):  # type: ignore[no-untyped-def]
+    suffix = uuid.uuid4().hex[:8]
+    store = KafkaConfigStore(broker.bootstrap, config_topic=f"cfg-{suffix}",
+                             audit_topic=f"audit-{suffix}")
+    await store.start()
+    try:
+        v1 = await store.put("t1", "config", V1, if_match=None, actor=ACTOR, now_ms=1000)
+        docs = [{"weights": {"pop": 1, "cooc": n / 100}} for n in range(1, 21)]
+        outcomes = await asyncio.gather(
+            *(store.put("t1", "config", d, if_match=v1.etag, actor=ACTOR, now_ms=2000)
+              for d in docs), return_exceptions=True)
+        won = [o for o in outcomes if not isinstance(o, BaseException)]
+        lost = [o for o in outcomes if isinstance(o, ServingError)]
+        assert len(won) == 1 and len(lost) == 19
+        assert {e.code for e in lost} == {"RECSYS_VERSION_MISMATCH"}
+        assert store.current("t1", "config") == won[0]
+        # the audit holds the one write that happened, on top of the first
+        entries = await store.audit("t1", limit=50)
+        assert [e.action for e in entries] == ["config.update", "config.update"]
+        assert entries[0].before_state == V1 and entries[0].after_state == won[0].document
+    finally:
+        await store.stop()
