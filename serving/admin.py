@@ -18,8 +18,8 @@ from serving.auth import READ_ROLES, WRITE_ROLES, Principal, require_path_tenant
 from serving.config_store import Actor
 from serving.handlers import json_response
 from serving.keys import DEPS, PRINCIPAL, REQUEST_ID, TENANTS
-from serving.rules_doc import parse_rules
-from serving.tenant_config import parse_config
+from serving.rules_doc import check_reachable, parse_rules
+from serving.tenant_config import check_writable, parse_config
 
 TARGETS = ("config", "rules", "popularity")
 VERSION_FIELD = {"config": "config_version", "rules": "rules_version"}
@@ -60,10 +60,12 @@ def _document(kind: str) -> Any:
     async def put(request: web.Request) -> web.Response:
         tenant, principal = _scoped(request, WRITE_ROLES, f"writing {kind}")
         doc = f.load_json(await request.read())
+        engine = request.app[DEPS].settings.engine
         if kind == "config":
-            parse_config(doc)
+            check_writable(parse_config(doc))
         else:
-            parse_rules(doc, tenant)
+            check_reachable(parse_rules(doc, tenant), engine.brand_prefixes,
+                            engine.category_prefixes)
         if_match = request.headers.get("If-Match")
         if if_match is not None:
             if_match = if_match.strip().removeprefix("W/").strip('"')

@@ -30,6 +30,7 @@ TARGET_ALIASES = {
     **dict.fromkeys(("category", "cat"), "category"),
 }
 ITEM_ID_KEYS = ("item_ids", "items", "item_id", "ids", "product_ids")
+ACTION_KEYS = ("action", "rule_action", "operation")
 
 
 def _invalid(n: int, detail: str) -> ServingError:
@@ -40,6 +41,8 @@ def unwrap(doc: Any) -> list[Any]:
     if isinstance(doc, list):
         return doc
     if isinstance(doc, dict):
+        if any(key in doc for key in ACTION_KEYS):  # one rule ("items" is an id alias)
+            return [doc]
         for key in ("rules", "items", "data"):
             if isinstance(doc.get(key), list):
                 return list(doc[key])
@@ -84,7 +87,7 @@ def _number(raw: dict[str, Any], key: str, n: int, kind: type) -> Any:
 def parse_rule(raw: Any, n: int, tenant: str) -> Rule:
     if not isinstance(raw, dict):
         raise _invalid(n, "must be an object")
-    action_raw = raw.get("action", raw.get("rule_action", raw.get("operation")))
+    action_raw = next((raw[k] for k in ACTION_KEYS if k in raw), None)
     action = ACTION_ALIASES.get(str(action_raw or "").strip().lower())
     if action is None:
         raise _invalid(n, f"unknown action {action_raw!r}; known: block, pin, boost")
@@ -134,3 +137,30 @@ def parse_rule(raw: Any, n: int, tenant: str) -> Rule:
 
 def parse_rules(doc: Any, tenant: str) -> tuple[Rule, ...]:
     return tuple(parse_rule(raw, n, tenant) for n, raw in enumerate(unwrap(doc)))
+
+
+def check_reachable(rules: tuple[Rule, ...], brand_prefixes: tuple[str, ...],
+                    category_prefixes: tuple[str, ...]) -> None:
+    """422 for a rule that can never match any item (checked when a document is written;
+    stored documents load as they are). Tag rules skip tags that carry a brand or
+    category prefix (spec §5.5), brand and category rules add their prefix to the key."""
+    prefixes = {"brand": brand_prefixes, "category": category_prefixes}
+    for n, rule in enumerate(rules):
+        key = rule.target_key
+        if rule.target_type == "tag":
+            for kind, kind_prefixes in prefixes.items():
+                hit = next((p for p in kind_prefixes if key.startswith(p)), None)
+                if hit is not None:
+                    raise _invalid(n, f"tag {key!r} never matches: tag rules skip tags with "
+                                      f"the {kind} prefix {hit!r}; write "
+                                      f'{{"{kind}": "{key.removeprefix(hit)}"}}')
+        elif rule.target_type in prefixes:
+            own = prefixes[rule.target_type]
+            if not own:
+                raise _invalid(n, f"{rule.target_type} rules match nothing: no "
+                                  f"{rule.target_type} tag prefixes are configured")
+            hit = next((p for p in own if key.startswith(p)), None)
+            if hit is not None:
+                raise _invalid(n, f"{rule.target_type} {key!r} would match the tag "
+                                  f"{hit + key!r}; write "
+                                  f'{{"{rule.target_type}": "{key.removeprefix(hit)}"}}')

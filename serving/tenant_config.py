@@ -240,6 +240,16 @@ def _variant(name: str, doc: Any, where: str) -> tuple[float, VariantOverride]:
     return share, VariantOverride(_weights(doc, where), algo.lower() if algo else None)
 
 
+def check_writable(config: TenantConfig) -> None:
+    """What a config must also satisfy to be written (documents already stored load as
+    the original would read them): a known ``algo`` (a typo would silently rank as
+    blend) and ``limits.max_k`` ≥ 1 (0 would refuse every request)."""
+    if config.algo is not None and config.algo.strip().lower() not in MODES:
+        raise _invalid(f"algo must be one of {', '.join(MODES)}; got {config.algo!r}")
+    if config.max_k is not None and config.max_k < 1:
+        raise _invalid(f"limits.max_k must be at least 1; got {config.max_k}")
+
+
 def enforce_limits(config: TenantConfig, req: RecommendRequest) -> None:
     """422 when the request goes beyond the tenant's ``limits``."""
     if config.max_k is not None and req.k > config.max_k:

@@ -11,8 +11,8 @@ import pytest
 
 from schemas.errors import ServingError
 from serving.engine.rules import Rule
-from serving.rules_doc import parse_rules
-from serving.tenant_config import parse_config
+from serving.rules_doc import check_reachable, parse_rules
+from serving.tenant_config import check_writable, parse_config
 
 
 def test_aliases_and_shapes():
@@ -91,3 +91,54 @@ def test_invalid_config(doc: Any, message: str) -> None:
         parse_config(doc)
     assert (info.value.status, info.value.code) == (422, "RECSYS_INVALID_CONFIG")
     assert message in str(info.value)
+
+
+def test_one_rule_naming_its_items_with_the_items_alias_is_a_rule_not_a_wrapper():
+    [rule] = parse_rules({"action": "pin", "items": ["p1", "p2"]}, "t1")
+    assert (rule.action, rule.target_type, rule.item_ids) == ("pin", "item", ("p1", "p2"))
+    # a wrapper without an action key still unwraps
+    assert [r.item_ids for r in parse_rules({"items": [{"action": "pin", "items": "p3"}]},
+                                            "t1")] == [("p3",)]
+
+
+BRANDS, CATEGORIES = ("brand:",), ("category:", "cat:")
+UNREACHABLE: list[tuple[Any, str]] = [
+    ([{"action": "block", "tag": "Category:C2"}],
+     'rule 0: tag \'category:c2\' never matches: tag rules skip tags with the category '
+     'prefix \'category:\'; write {"category": "c2"}'),
+    ([{"action": "boost", "item_ids": ["a"]}, {"action": "boost", "tag": "brand:acme"}],
+     'rule 1: tag \'brand:acme\' never matches: tag rules skip tags with the brand prefix '
+     '\'brand:\'; write {"brand": "acme"}'),
+    ([{"action": "block", "category": "cat:shoes"}],
+     'rule 0: category \'cat:shoes\' would match the tag \'cat:cat:shoes\'; write '
+     '{"category": "shoes"}'),
+]
+
+
+@pytest.mark.parametrize(("doc", "message"), UNREACHABLE)
+def test_rules_that_can_never_match_are_refused(doc: Any, message: str) -> None:
+    with pytest.raises(ServingError) as info:
+        check_reachable(parse_rules(doc, "t1"), BRANDS, CATEGORIES)
+    assert (info.value.status, info.value.code) == (422, "RECSYS_INVALID_RULES")
+    assert str(info.value) == message
+
+
+def test_reachable_rules_pass_and_unset_prefixes_refuse_brand_rules():
+    rules = parse_rules([{"action": "block", "tag": "sale"}, {"action": "boost", "brand": "acme"},
+                         {"action": "pin", "category": "shoes"}], "t1")
+    check_reachable(rules, BRANDS, CATEGORIES)  # raises on failure
+    with pytest.raises(ServingError, match="no brand tag prefixes are configured"):
+        check_reachable(rules, (), CATEGORIES)
+
+
+@pytest.mark.parametrize(("doc", "message"), [
+    ({"algo": "nope"}, "algo must be one of blend, popularity, cooc, implicit; got 'nope'"),
+    ({"limits": {"max_k": 0}}, "limits.max_k must be at least 1; got 0"),
+])
+def test_configs_that_load_but_cannot_be_written(doc: Any, message: str) -> None:
+    config = parse_config(doc)  # a stored document of the original still loads
+    with pytest.raises(ServingError) as info:
+        check_writable(config)
+    assert (info.value.status, info.value.code) == (422, "RECSYS_INVALID_CONFIG")
+    assert message in str(info.value)
+    check_writable(parse_config({"algo": " COOC ", "limits": {"max_k": 1}}))
