@@ -134,7 +134,7 @@ async def recommend(request: web.Request) -> web.StreamResponse:
     settings = deps.settings
     gate_explain(req, principal.roles, settings.explain_max_items, settings.explain_require_admin)
     state = request.app[TENANTS].state(principal.tenant)
-    enforce_limits(state.config, req)
+    req = enforce_limits(state.config, req)
     now_ms = req.context.now_ms if req.context.now_ms is not None else deps.clock_ms()
     subject = assignment_subject(req.user.user_id, req.user.session_id, req.user.anonymous_id)
     # the tenant config's definition of the experiment wins over the startup one
@@ -175,8 +175,10 @@ async def recommend(request: web.Request) -> web.StreamResponse:
 
 
 async def validate(request: web.Request) -> web.Response:
-    """The normalised request and its early warnings; no ranking, assignment or gating."""
+    """The normalised request and its early warnings, within the tenant's limits (the
+    same 422 as recommend); no ranking, assignment or gating."""
     req = parse_recommend(await _body(request))
+    req = enforce_limits(request.app[TENANTS].state(request[PRINCIPAL].tenant).config, req)
     return json_response({
         "request": req.to_json(),
         "warnings": [w.to_json() for w in ordered(req.warnings)],

@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -38,9 +38,10 @@ import orjson
 from schemas.errors import ContractError, ServingError
 from schemas.timestamps import rfc3339_to_ms
 from serving import fields as f
+from serving.engine.warnings import ServingWarning
 from serving.engine.weights import MODES, Weights, normalize_mode
 from serving.experiments import STATUSES, Experiment
-from serving.request import SAFE_SEGMENT, RecommendRequest
+from serving.request import K_DEFAULTED, SAFE_SEGMENT, RecommendRequest
 
 TOP = frozenset({"weights", "flags", "limits", "algo", "experiments"})
 LIMITS = frozenset({"max_k", "max_exclude_ids"})
@@ -250,8 +251,15 @@ def check_writable(config: TenantConfig) -> None:
         raise _invalid(f"limits.max_k must be at least 1; got {config.max_k}")
 
 
-def enforce_limits(config: TenantConfig, req: RecommendRequest) -> None:
-    """422 when the request goes beyond the tenant's ``limits``."""
+def enforce_limits(config: TenantConfig, req: RecommendRequest) -> RecommendRequest:
+    """The request within the tenant's ``limits``: a k the client left out comes down to
+    ``max_k`` (with its DEFAULT_APPLIED warning saying so); anything the client asked
+    beyond them is a 422."""
+    if config.max_k is not None and req.k > config.max_k and K_DEFAULTED in req.warnings:
+        capped = ServingWarning("DEFAULT_APPLIED",
+                                f"k defaulted to {config.max_k} (the tenant's max_k)")
+        req = replace(req, k=config.max_k, warnings=tuple(
+            capped if w == K_DEFAULTED else w for w in req.warnings))
     if config.max_k is not None and req.k > config.max_k:
         raise ServingError(f"k={req.k} exceeds the tenant limit max_k={config.max_k}",
                            status=422, code="RECSYS_LIMIT_EXCEEDED")
@@ -260,3 +268,4 @@ def enforce_limits(config: TenantConfig, req: RecommendRequest) -> None:
             f"{len(req.exclude_ids)} exclude_ids exceed the tenant limit "
             f"max_exclude_ids={config.max_exclude_ids}",
             status=422, code="RECSYS_LIMIT_EXCEEDED")
+    return req

@@ -102,6 +102,22 @@ async def test_tenant_limits_are_enforced():
                                                "candidates": {"exclude_ids": ["a", "b"]}})
         assert (await resp.json())["detail"] == (
             "2 exclude_ids exceed the tenant limit max_exclude_ids=1")
+        # validate answers as recommend would
+        checked = await hs.post("/v1/recommend/validate", OK)
+        assert (checked.status, (await checked.json())["code"]) == (422, "RECSYS_LIMIT_EXCEEDED")
+        # a k the client left out (default 20) comes down to max_k, with the warning saying so
+        no_k = {"surface": "home", "user": {"user_id": "u1"}}
+        for path in ("/v1/recommend", "/v1/recommend/validate"):
+            resp = await hs.post(path, no_k)
+            doc = await resp.json()
+            assert resp.status == 200, doc
+            assert {"code": "DEFAULT_APPLIED",
+                    "detail": "k defaulted to 2 (the tenant's max_k)"} in doc["warnings"]
+            assert not any(w["detail"] == "k defaulted to 20" for w in doc["warnings"])
+        ranked = await (await hs.post("/v1/recommend", no_k)).json()
+        assert len(ranked["items"]) == 2
+        assert (await (await hs.post("/v1/recommend/validate", no_k)).json())[
+            "request"]["k"] == 2
 
 
 async def test_rate_limit_429_with_retry_after_then_refills():
