@@ -63,6 +63,8 @@ def exposure_context(s: Served) -> dict[str, str]:
         "rules_version": s.rules_version,
         "experiment_id": s.arm.experiment_id if s.arm else "",
         "experiment_variant": s.arm.variant if s.arm else "",
+        # a variant the client chose (a preview): live A/B metrics leave it out
+        "experiment_preview": "true" if s.arm and not s.arm.assigned_by_server else "",
         "locale": s.context.locale or "",
         "device": s.context.device or "",
         "country": s.context.country or "",

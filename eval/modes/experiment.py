@@ -89,10 +89,13 @@ def _analyse(ctx: RunContext) -> _Analysis:
 
 def _context_variant(case: Case, wanted: str) -> str | None:
     """``context_variant_fallback``: the exposure context's ``experiment_variant`` when its
-    ``experiment_id`` matches (any id when none is configured)."""
+    ``experiment_id`` matches (any id when none is configured), unless the client chose
+    it (``experiment_preview``: a preview, as the live join leaves it out too)."""
     context = case.exposure.context
     variant, experiment = context.get("experiment_variant", ""), context.get("experiment_id", "")
     if not variant or not experiment or (wanted and experiment.lower() != wanted):
+        return None
+    if context.get("experiment_preview") == "true":
         return None
     return variant
 

@@ -64,6 +64,7 @@ CARRIED_CONTEXT = (
     "segment",
     "experiment_id",
     "experiment_variant",
+    "experiment_preview",
     "algo_version",
     "config_version",
     "rules_version",
@@ -113,22 +114,32 @@ class RequestState:
     def joined(self) -> int:
         return self.clicks + self.conversions
 
+    def _context_arm(self, config: LiveConfig) -> Shown | None:
+        """The exposure whose context experiment counts: when the fallback is on and the
+        variant is not a preview (one the client chose: it has no assignment record, and
+        the offline evaluator does not count it either)."""
+        s = self.shown
+        if (not config.context_variant_fallback or s is None
+                or s.ctx("experiment_preview") == "true"):
+            return None
+        return s
+
     def variant_of(self, experiment: str, config: LiveConfig) -> str | None:
         for exp, variant, _ in self.assignments:
             if exp == experiment:
                 return variant
-        if config.context_variant_fallback and self.shown is not None:
-            ctx_exp = (self.shown.ctx("experiment_id") or "").lower()
+        if (shown := self._context_arm(config)) is not None:
+            ctx_exp = (shown.ctx("experiment_id") or "").lower()
             if ctx_exp == experiment:
-                return self.shown.ctx("experiment_variant") or None
+                return shown.ctx("experiment_variant") or None
         return None
 
     def variants(self, config: LiveConfig) -> list[tuple[str, str, bool]]:
         """(experiment, variant, from an assignment) of every experiment of the request."""
         out = [(exp, variant, True) for exp, variant, _ in self.assignments]
-        if config.context_variant_fallback and self.shown is not None:
-            ctx_exp = (self.shown.ctx("experiment_id") or "").lower()
-            ctx_variant = self.shown.ctx("experiment_variant") or ""
+        if (shown := self._context_arm(config)) is not None:
+            ctx_exp = (shown.ctx("experiment_id") or "").lower()
+            ctx_variant = shown.ctx("experiment_variant") or ""
             if ctx_exp and ctx_variant and all(exp != ctx_exp for exp, _, _ in out):
                 out.append((ctx_exp, ctx_variant, False))
         return out

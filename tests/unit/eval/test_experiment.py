@@ -252,7 +252,8 @@ def test_context_variant_fallback_counts_exposures_without_an_assignment(
     """One assignment per user (r1 only); r2, r3 carry their arm in the exposure context.
 
     Off (the original): only r1 is analysed. On: r1 from its record, r2 (A) and r3 (B)
-    from context; r4's context names another experiment and stays out. The assignment
+    from context; r4's context names another experiment and r5's is a preview: both stay
+    out. The assignment
     join rate still counts exposures *with a record* (1 of 1), as the live join does.
     """
 
@@ -267,10 +268,12 @@ def test_context_variant_fallback_counts_exposures_without_an_assignment(
         exposure("r2", {**arm, "experiment_variant": "A"}),
         exposure("r3", {**arm, "experiment_variant": "B"}),
         exposure("r4", {"experiment_id": "other", "experiment_variant": "A"}),
+        # a variant the client chose (a preview) counts nowhere
+        exposure("r5", {**arm, "experiment_variant": "A", "experiment_preview": "true"}),
     ])
     outcomes = _jsonl(tmp_path / "o.jsonl", [
         {"request_id": r, "user_id": "u1", "item_id": "i1", "event_type": "click",
-         "ts": "2025-01-01T00:00:02Z"} for r in ("r1", "r2", "r4")
+         "ts": "2025-01-01T00:00:02Z"} for r in ("r1", "r2", "r4", "r5")
     ])
     assignments = _jsonl(tmp_path / "a.jsonl", [
         {"experiment_id": "exp", "variant": "B", "request_id": "r1", "user_id": "u1",

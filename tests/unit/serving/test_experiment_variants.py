@@ -125,6 +125,14 @@ async def test_client_variant_previews_the_arm_without_an_assignment_record():
         unknown = body(user_a, experiment={"id": EXP, "variant": "C"})
         doc = await (await hs.post("/v1/recommend", unknown)).json()
         assert [i for i, _ in ranked(doc)] == ["a", "b", "c"]  # tenant weights
+        # both exposures say they are previews (live A/B metrics leave them out) ...
+        contexts = [e.context or {} for e in hs.sink.events]
+        assert [(c["experiment_variant"], c.get("experiment_preview")) for c in contexts] == [
+            ("B", "true"), ("C", "true")]
+        # ... and a server-assigned one does not
+        await hs.post("/v1/recommend", body(user_a))
+        assigned = [e.context or {} for e in hs.sink.events if e.SCHEMA == "exposure.v1"][-1]
+        assert assigned["experiment_variant"] == "A" and "experiment_preview" not in assigned
 
 
 @pytest.mark.parametrize("experiment", [

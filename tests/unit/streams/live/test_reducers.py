@@ -132,6 +132,15 @@ def test_assignment_overrides_the_context_variant_and_later_records_win() -> Non
     assert doc["variants"][0]["throughput_rps"] if "throughput_rps" in doc["variants"][0] else 1
 
 
+def test_a_preview_variant_the_client_chose_counts_in_no_arm() -> None:
+    run = Run().send(exposure("r1", 0, experiment_id="E1", experiment_variant="Z",
+                              experiment_preview="true"), outcome("r1", 5))
+    run.send(exposure("r2", 0, experiment_id="E1", experiment_variant="A"), outcome("r2", 5))
+    doc = run.experiment()
+    assert doc is not None
+    assert [(v["variant"], v["clicks"]) for v in doc["variants"]] == [("A", 1)]
+
+
 def test_context_fallback_can_be_turned_off_for_strict_parity() -> None:
     run = Run(LiveConfig(context_variant_fallback=False))
     run.send(exposure("r1", 0, experiment_id="E1", experiment_variant="ctx"))
