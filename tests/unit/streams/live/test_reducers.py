@@ -129,7 +129,8 @@ def test_assignment_overrides_the_context_variant_and_later_records_win() -> Non
     doc = run.experiment()
     assert doc is not None and [v["variant"] for v in doc["variants"]] == ["B"]
     assert doc["srm"]["observed"] == {"A": 1, "B": 1}
-    assert doc["variants"][0]["throughput_rps"] if "throughput_rps" in doc["variants"][0] else 1
+    # the one exposure and its click moved with the arm
+    assert (doc["variants"][0]["exposures"], doc["variants"][0]["clicks"]) == (1, 1)
 
 
 def test_a_preview_variant_the_client_chose_counts_in_no_arm() -> None:
