@@ -15,7 +15,7 @@ from schemas.errors import ContractError, ServingError
 from schemas.timestamps import rfc3339_to_ms
 from serving import fields as f
 from serving.auth import READ_ROLES, WRITE_ROLES, Principal, require_path_tenant, require_roles
-from serving.config_store import Actor
+from serving.config_store import Actor, Version
 from serving.handlers import json_response
 from serving.keys import DEPS, PRINCIPAL, REQUEST_ID, TENANTS
 from serving.rules_doc import check_reachable, parse_rules
@@ -48,6 +48,20 @@ def _versioned(tenant: str, kind: str, etag: str, document: Any) -> web.Response
                          headers={"ETag": _etag(etag)})
 
 
+def _if_match(header: str | None, current: Version | None) -> str | None:
+    """The ETag a write expects to replace: ``*``, the current one when the header lists
+    it (RFC 9110 allows a list), else the first listed (the store answers 409)."""
+    if header is None:
+        return None
+    tags = [t.strip().removeprefix("W/").strip('"') for t in header.split(",")]
+    tags = [t for t in tags if t]
+    if "*" in tags:
+        return "*"
+    if current is not None and current.etag in tags:
+        return current.etag
+    return tags[0] if tags else ""
+
+
 def _document(kind: str) -> Any:
     async def get(request: web.Request) -> web.Response:
         tenant, _ = _scoped(request, READ_ROLES, f"reading {kind}")
@@ -66,10 +80,9 @@ def _document(kind: str) -> Any:
         else:
             check_reachable(parse_rules(doc, tenant), engine.brand_prefixes,
                             engine.category_prefixes)
-        if_match = request.headers.get("If-Match")
-        if if_match is not None:
-            if_match = if_match.strip().removeprefix("W/").strip('"')
         deps = request.app[DEPS]
+        if_match = _if_match(request.headers.get("If-Match"),
+                             deps.config_store.current(tenant, kind))
         version = await deps.config_store.put(tenant, kind, doc, if_match=if_match,
                                               actor=_actor(request, principal),
                                               now_ms=deps.clock_ms())

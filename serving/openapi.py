@@ -180,6 +180,25 @@ def _admin(ops: dict[str, Any]) -> dict[str, Any]:
     return {"parameters": [TENANT_PARAM], **ops}
 
 
+def _with_params(op: dict[str, Any], *params: dict[str, Any]) -> dict[str, Any]:
+    return {**op, "parameters": [*op.get("parameters", ()), *params]}
+
+
+ETAG_HEADER = {"ETag": {"description": "the version (content hash), quoted",
+                        "schema": {"type": "string"}}}
+IF_MATCH = {"name": "If-Match", "in": "header", "required": False,
+            "description": "the ETag (or a list of ETags, or *) the write expects to "
+                           "replace; 409 RECSYS_VERSION_MISMATCH when the current version "
+                           "is another", "schema": {"type": "string"}}
+
+
+def _versioned(op: dict[str, Any], write: bool) -> dict[str, Any]:
+    """A config or rules operation: the 200 carries the ETag; a write takes If-Match."""
+    ok = {**op["responses"]["200"], "headers": ETAG_HEADER}
+    op = {**op, "responses": {**op["responses"], "200": ok}}
+    return _with_params(op, IF_MATCH) if write else op
+
+
 NS = {"exposures": COUNT, "outcomes": COUNT, "exposure_join_rate": NUM,
       "outcome_join_rate": NUM, "orphans": COUNT, "duplicates": COUNT,
       "empty_list_rate": NUM, "error_rate": NUM, "latency_p95_ms": NUM}
@@ -245,14 +264,14 @@ def document(live: bool = False) -> dict[str, Any]:
             "/v1/similar": {"post": _op("Co-visitation neighbours of one item", RANKED,
                                         SIMILAR)},
             "/v1/admin/tenants/{tenant_id}/config": _admin({
-                "get": _op("Current tenant config", {"type": "object"}),
-                "put": _op("Write tenant config (If-Match for optimistic concurrency)",
-                           {"type": "object"}, CONFIG),
+                "get": _versioned(_op("Current tenant config", {"type": "object"}), False),
+                "put": _versioned(_op("Write tenant config (If-Match for optimistic "
+                                      "concurrency)", {"type": "object"}, CONFIG), True),
             }),
             "/v1/admin/tenants/{tenant_id}/rules": _admin({
-                "get": _op("Current tenant rules", {"type": "object"}),
-                "put": _op("Write tenant rules (If-Match for optimistic concurrency)",
-                           {"type": "object"}, RULES),
+                "get": _versioned(_op("Current tenant rules", {"type": "object"}), False),
+                "put": _versioned(_op("Write tenant rules (If-Match for optimistic "
+                                      "concurrency)", {"type": "object"}, RULES), True),
             }),
             "/v1/admin/tenants/{tenant_id}/cache/invalidate": _admin({
                 "post": _op("Invalidate cached config, rules or popularity",
@@ -262,14 +281,13 @@ def document(live: bool = False) -> dict[str, Any]:
                                 "surface": _text(128)})),
             }),
             "/v1/admin/tenants/{tenant_id}/audit": _admin({
-                "get": {**_op("Audit trail, newest first", {"type": "object"}),
-                        "parameters": [
-                            {"name": "limit", "in": "query",
-                             "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
-                            {"name": "before", "in": "query",
-                             "schema": {"type": "string", "format": "date-time"}},
-                            {"name": "before_id", "in": "query", "schema": INT64},
-                        ]},
+                "get": _with_params(
+                    _op("Audit trail, newest first", {"type": "object"}),
+                    {"name": "limit", "in": "query",
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                    {"name": "before", "in": "query",
+                     "schema": {"type": "string", "format": "date-time"}},
+                    {"name": "before_id", "in": "query", "schema": INT64}),
             }),
             "/healthz": {"get": _op("Liveness", health, secured=False)},
             "/readyz": {"get": _op("Readiness (503 when not ready)", health, secured=False)},

@@ -56,6 +56,23 @@ async def test_config_versions_if_match_rollback_and_audit():
         assert [e["entity_id"] for e in page["entries"]] == [etag_of(v2), etag_of(v1)]
 
 
+async def test_if_match_takes_a_list_of_etags_or_a_star():
+    v1, v2, v3 = {"weights": {"pop": 1}}, {"weights": {"pop": 2}}, {"weights": {"pop": 3}}
+    async with harness() as hs:
+        op = {"X-API-Key": "t1-operator"}
+        r1 = await hs.client.put(f"{ADMIN}/config", json=v1, headers=op)
+        listed = f'"other", {r1.headers["ETag"]}'
+        r2 = await hs.client.put(f"{ADMIN}/config", json=v2, headers={**op, "If-Match": listed})
+        assert r2.status == 200
+        # the list no longer names the current version (v2)
+        stale = await hs.client.put(f"{ADMIN}/config", json=v3,
+                                    headers={**op, "If-Match": listed})
+        assert (stale.status, (await stale.json())["code"]) == (409, "RECSYS_VERSION_MISMATCH")
+        star = await hs.client.put(f"{ADMIN}/config", json=v3,
+                                   headers={**op, "If-Match": '"other", *'})
+        assert star.status == 200 and star.headers["ETag"] == f'"{etag_of(v3)}"'
+
+
 async def test_config_weights_drive_ranking():
     async with harness() as hs:
         hs.views.covisitation[("t1", "home", "d")] = {"c": 9.0}
