@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import yaml
 from aiohttp import web
 
 from schemas.errors import ConfigError
@@ -51,6 +52,15 @@ def _openapi(doc: dict[str, object]) -> Callable[[web.Request], Awaitable[web.Re
     return serve
 
 
+def _openapi_yaml(doc: dict[str, object]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+
+    async def serve(request: web.Request) -> web.Response:
+        return web.Response(text=text, content_type="application/yaml", charset="utf-8")
+
+    return serve
+
+
 def create_app(deps: ServingDeps) -> web.Application:
     """The HTTP application over the given views, sink, config store and settings."""
     settings = deps.settings
@@ -82,6 +92,7 @@ def create_app(deps: ServingDeps) -> web.Application:
     if deps.live is not None:
         add_live_routes(app, deps.live)
     if settings.docs_enabled:
-        r.add_get("/openapi.json", _openapi(document(live=deps.live is not None)),
-                  allow_head=False)
+        doc = document(live=deps.live is not None)
+        r.add_get("/openapi.json", _openapi(doc), allow_head=False)
+        r.add_get("/openapi.yaml", _openapi_yaml(doc), allow_head=False)
     return app

@@ -23,4 +23,5 @@ PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
 TENANT_HEADER = "X-Org-Id"
 API_KEY_HEADER = "X-API-Key"
 GATED_PATHS = frozenset({"/v1/recommend", "/v1/similar"})
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/metrics"})
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/openapi.yaml",
+                          "/metrics"})

@@ -292,6 +292,11 @@ def document(live: bool = False) -> dict[str, Any]:
             "/healthz": {"get": _op("Liveness", health, secured=False)},
             "/readyz": {"get": _op("Readiness (503 when not ready)", health, secured=False)},
             "/openapi.json": {"get": _op("This document", {"type": "object"}, secured=False)},
+            "/openapi.yaml": {"get": {
+                "summary": "This document as YAML",
+                "responses": {"200": {"description": "OK", "content": {
+                    "application/yaml": {"schema": {"type": "object"}}}}},
+            }},
             "/metrics": {"get": {
                 "summary": "Prometheus metrics (text exposition format)",
                 "responses": {"200": {"description": "OK",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import yaml
 from aiohttp import web
 
 from serving.app import create_app
@@ -34,6 +35,9 @@ async def test_served_document_is_openapi_3_1():
         doc = await resp.json()
         assert doc["openapi"] == "3.1.0"
         assert doc == document()
+        as_yaml = await hs.client.get("/openapi.yaml")
+        assert as_yaml.content_type == "application/yaml"
+        assert yaml.safe_load(await as_yaml.text()) == doc
 
 
 def test_docs_can_be_switched_off():
@@ -45,4 +49,4 @@ def test_docs_can_be_switched_off():
     v = InMemoryViews()
     app = create_app(ServingDeps(v, v, InMemorySink(), InMemoryConfigStore(),
                                  ServingSettings(exposure_salt="s", docs_enabled=False)))
-    assert ("get", "/openapi.json") not in routes(app)
+    assert not {("get", "/openapi.json"), ("get", "/openapi.yaml")} & routes(app)
