@@ -8,7 +8,7 @@ clock is passed in, so the arithmetic is tested without sleeping.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from schemas.errors import ServingError
@@ -25,9 +25,9 @@ class RateLimiter:
         self.capacity = capacity
         self.refill = refill_per_s
         self.clock = clock
-        self.buckets: dict[str, _Bucket] = {}
+        self.buckets: dict[Hashable, _Bucket] = {}
 
-    def take(self, key: str) -> float:
+    def take(self, key: Hashable) -> float:
         """0 when admitted, else the seconds to wait for the next token."""
         now = self.clock()
         bucket = self.buckets.get(key)
@@ -40,7 +40,7 @@ class RateLimiter:
             return 0.0
         return (1 - bucket.tokens) / self.refill if self.refill > 0 else math.inf
 
-    def check(self, key: str) -> None:
+    def check(self, key: Hashable) -> None:
         wait = self.take(key)
         if wait > 0:
             retry = max(1, math.ceil(wait)) if math.isfinite(wait) else 60

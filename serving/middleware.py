@@ -93,6 +93,16 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     return response
 
 
+OPS_PREFIXES = ("/v1/admin/", "/v1/live/")
+
+
+def _bucket(tenant: str, path: str) -> tuple[str, str]:
+    """A tenant's rate-limit bucket: one for serving traffic, one for the admin and live
+    APIs, so a traffic spike cannot lock operators out of a rollback (and a busy
+    dashboard cannot starve serving)."""
+    return (tenant, "ops" if path.startswith(OPS_PREFIXES) else "serving")
+
+
 @web.middleware
 async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Resolve the caller and its tenant, then take a token from the tenant's bucket."""
@@ -105,7 +115,7 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     request[PRINCIPAL] = principal
     limiter = request.app[LIMITER]
     if limiter is not None:
-        limiter.check(principal.tenant)
+        limiter.check(_bucket(principal.tenant, request.path))
     if request.path not in GATED_PATHS:
         return await handler(request)
     gate = request.app[GATE]

@@ -120,6 +120,15 @@ async def test_tenant_limits_are_enforced():
             "request"]["k"] == 2
 
 
+async def test_serving_traffic_and_the_admin_api_draw_from_separate_buckets():
+    async with harness(rate_capacity=2, rate_refill_per_s=0.5) as hs:  # the clock stands
+        assert [(await hs.post("/v1/recommend", OK)).status for _ in range(3)] == [200, 200, 429]
+        audit = f"{ADMIN}/audit"
+        got = [(await hs.client.get(audit, headers={"X-API-Key": "t1-admin"})).status
+               for _ in range(3)]
+        assert got == [200, 200, 429]  # the admin bucket has its own 2 tokens
+
+
 async def test_rate_limit_429_with_retry_after_then_refills():
     async with harness(rate_capacity=2, rate_refill_per_s=0.5) as hs:
         assert [(await hs.post("/v1/recommend", OK)).status for _ in range(2)] == [200, 200]
