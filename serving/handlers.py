@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -22,7 +23,13 @@ from serving.keys import DEPS, GATE, METRICS, PRINCIPAL, REQUEST_ID, RETURNED, T
 from serving.metrics import render_live
 from serving.request import RecommendRequest, parse_recommend
 from serving.similar import parse_similar, similar
-from serving.tenant_config import CATALOG_FALLBACK, TenantConfig, VariantOverride, enforce_limits
+from serving.tenant_config import (
+    CATALOG_FALLBACK,
+    TenantConfig,
+    VariantOverride,
+    enforce_limits,
+    limit_k,
+)
 from serving.tenants import TenantState
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -191,6 +198,8 @@ async def similar_items(request: web.Request) -> web.StreamResponse:
     deps = request.app[DEPS]
     tenant = request[PRINCIPAL].tenant
     req = parse_similar(await _body(request))
+    k, limited = limit_k(request.app[TENANTS].state(tenant).config, req.k, req.warnings)
+    req = replace(req, k=k, warnings=limited)
     items, warnings = similar(req, tenant, deps.covisitation, deps.catalog)
     algo = deps.settings.algo_version
     doc = {

@@ -251,21 +251,27 @@ def check_writable(config: TenantConfig) -> None:
         raise _invalid(f"limits.max_k must be at least 1; got {config.max_k}")
 
 
-def enforce_limits(config: TenantConfig, req: RecommendRequest) -> RecommendRequest:
-    """The request within the tenant's ``limits``: a k the client left out comes down to
-    ``max_k`` (with its DEFAULT_APPLIED warning saying so); anything the client asked
-    beyond them is a 422."""
-    if config.max_k is not None and req.k > config.max_k and K_DEFAULTED in req.warnings:
-        capped = ServingWarning("DEFAULT_APPLIED",
-                                f"k defaulted to {config.max_k} (the tenant's max_k)")
-        req = replace(req, k=config.max_k, warnings=tuple(
-            capped if w == K_DEFAULTED else w for w in req.warnings))
-    if config.max_k is not None and req.k > config.max_k:
-        raise ServingError(f"k={req.k} exceeds the tenant limit max_k={config.max_k}",
+def limit_k(config: TenantConfig, k: int,
+            warnings: tuple[ServingWarning, ...]) -> tuple[int, tuple[ServingWarning, ...]]:
+    """k within the tenant's ``max_k``: a k the client left out comes down to it (its
+    DEFAULT_APPLIED warning says so); a k the client asked beyond it is a 422."""
+    if config.max_k is None or k <= config.max_k:
+        return k, warnings
+    if K_DEFAULTED not in warnings:
+        raise ServingError(f"k={k} exceeds the tenant limit max_k={config.max_k}",
                            status=422, code="RECSYS_LIMIT_EXCEEDED")
+    capped = ServingWarning("DEFAULT_APPLIED",
+                            f"k defaulted to {config.max_k} (the tenant's max_k)")
+    return config.max_k, tuple(capped if w == K_DEFAULTED else w for w in warnings)
+
+
+def enforce_limits(config: TenantConfig, req: RecommendRequest) -> RecommendRequest:
+    """The request within the tenant's ``limits`` (``limit_k``; too many exclude_ids is a
+    422)."""
+    k, warnings = limit_k(config, req.k, req.warnings)
     if config.max_exclude_ids is not None and len(req.exclude_ids) > config.max_exclude_ids:
         raise ServingError(
             f"{len(req.exclude_ids)} exclude_ids exceed the tenant limit "
             f"max_exclude_ids={config.max_exclude_ids}",
             status=422, code="RECSYS_LIMIT_EXCEEDED")
-    return req
+    return req if k == req.k else replace(req, k=k, warnings=warnings)

@@ -118,6 +118,12 @@ async def test_tenant_limits_are_enforced():
         assert len(ranked["items"]) == 2
         assert (await (await hs.post("/v1/recommend/validate", no_k)).json())[
             "request"]["k"] == 2
+        # /v1/similar keeps to max_k too
+        similar = await hs.post("/v1/similar", {"surface": "home", "item_id": "a", "k": 3})
+        assert (await similar.json())["detail"] == "k=3 exceeds the tenant limit max_k=2"
+        similar = await hs.post("/v1/similar", {"surface": "home", "item_id": "a"})
+        assert {"code": "DEFAULT_APPLIED", "detail": "k defaulted to 2 (the tenant's max_k)"
+                } in (await similar.json())["warnings"]
 
 
 async def test_serving_traffic_and_the_admin_api_draw_from_separate_buckets():
