@@ -199,7 +199,7 @@ def register_agents(
         """The typed event of an input record, or ``None`` once it is dead-lettered."""
         stats.saw(msg.topic)
         if msg.topic == TICKS_TOPIC:
-            return orjson.loads(msg.value)
+            return None if msg.value is None else orjson.loads(msg.value)
         result = await decode_or_dead_letter(
             codec,
             schema=topics.SCHEMA_FOR_TOPIC[msg.topic],

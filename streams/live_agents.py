@@ -135,6 +135,9 @@ def register_live_agents(
                 now_ms = int(time.time() * 1000)
                 for msg in batch:
                     p = staged.partition = msg.partition
+                    if msg.value is None:  # a tombstone: the request stage dead-letters it
+                        t.skipped += 1
+                        continue
                     if msg.topic == LIVE_TICKS_TOPIC:
                         join.on_tick(staged, p, int(orjson.loads(msg.value)["now_ms"]))
                         continue

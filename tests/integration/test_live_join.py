@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from app.broker import EmbeddedBroker
 from app.faust_app import make_faust_app
@@ -91,6 +91,34 @@ async def assert_a_known_arm_is_joined(bootstrap: str, reader: LiveReader, befor
     assert len(await read_joined(bootstrap)) == before + 1
 
 
+async def assert_a_tombstone_stops_nothing(bootstrap: str, tables: LiveTables,
+                                           before: int) -> None:
+    """A record without a value on an event topic is skipped (the request stage
+    dead-letters it), and the join goes on: a later exposure and click are joined."""
+    skipped = tables.skipped
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        for p in range(PARTITIONS):  # whichever partition the join reads next
+            await producer.send_and_wait(topics.EXPOSURES, None, key=b"gone", partition=p)
+    finally:
+        await producer.stop()
+    t = START_MS + 20_000_000
+    ctx = {"tenant_id": "t1", "surface": "home"}
+    after = [
+        Exposure("r-after", "u-after", ms_to_rfc3339(t), (ExposureItem("i-1", 1),), ctx, 5.0),
+        Outcome("r-after", "u-after", "i-1", "click", ms_to_rfc3339(t + 1)),
+    ]
+    assert (await replay(after, bootstrap, registry=LocalRegistry())).failed == 0
+
+    async def joined_after() -> bool:
+        return any(j["request_id"] == "r-after" for j in await read_joined(bootstrap))
+
+    await until(joined_after)
+    assert tables.skipped == skipped + PARTITIONS
+    assert len(await read_joined(bootstrap)) == before + 1
+
+
 async def until(check: Any, timeout_s: float = 60.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
@@ -162,6 +190,7 @@ async def test_live_documents_equal_offline_experiment_mode(
         assert {j["experiment_id"] for j in joined} <= {EXPERIMENT, None}
         assert {j["tenant"] for j in joined} == {"t1", "t2"}
         await assert_a_known_arm_is_joined(fresh_broker.bootstrap, reader, len(joined))
+        await assert_a_tombstone_stops_nothing(fresh_broker.bootstrap, tables, len(joined) + 1)
     finally:
         await reader.stop()
         await fapp.stop()
