@@ -323,8 +323,11 @@ def register_agents(
 
     @app.agent(_raw_topic(app, topics.ITEMS, partitions=partitions), name="catalog")
     async def catalog_agent(stream: Any) -> None:
-        async for _ in decoded(stream):
-            pass
+        async for ev in stream.events():
+            if ev.message.value is None:  # a tombstone deletes the item (compacted topic)
+                stats.saw(ev.message.topic)
+                continue
+            await decode_event(ev.message)
 
     @app.timer(config.publish_interval_s)
     @quiet_on_stop(app)

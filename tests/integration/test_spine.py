@@ -79,11 +79,16 @@ async def test_tiny_dataset_flows_to_recommend_and_bad_record_is_dead_lettered(
         )
         assert (summary.sent, summary.rejected, summary.failed) == (3, [], 0)
 
-        # A record that is not framed Avro, between valid ones.
+        # A record that is not framed Avro, between valid ones; a tombstone on an event
+        # topic (dead-lettered) and one on the compacted catalog (an item deleted: not a
+        # dead letter), followed on its partition by a bad catalog record (dead-lettered).
         raw = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
         await raw.start()
         try:
             await raw.send_and_wait(topics.EXPOSURES, key=b"bad-1", value=b'{"request_id":"x"}')
+            await raw.send_and_wait(topics.EXPOSURES, key=b"gone-exposure", value=None)
+            await raw.send_and_wait(topics.ITEMS, key=b"gone-item", value=None, partition=0)
+            await raw.send_and_wait(topics.ITEMS, key=b"bad-item", value=b"x", partition=0)
         finally:
             await raw.stop()
 
@@ -112,6 +117,12 @@ async def test_tiny_dataset_flows_to_recommend_and_bad_record_is_dead_lettered(
         assert meta["recsys.dlq.schema"] == "exposure.v1"
         assert "magic" in meta["recsys.dlq.reason"]
         assert int(meta["recsys.dlq.offset"]) >= 0 and int(meta["recsys.dlq.partition"]) >= 0
+        [tombstone] = await _dead_letters(broker.bootstrap, b"gone-exposure")
+        assert "tombstone" in parse_headers(tombstone.headers)["recsys.dlq.reason"]
+        # the bad catalog record came after the catalog tombstone on the same partition
+        [bad_item] = await _dead_letters(broker.bootstrap, b"bad-item")
+        assert parse_headers(bad_item.headers)["recsys.dlq.topic"] == topics.ITEMS
+        assert await _dead_letters(broker.bootstrap, b"gone-item", timeout_s=1.0) == []
 
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{running.base_url}/readyz") as resp:
