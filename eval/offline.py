@@ -118,13 +118,11 @@ def evaluate_offline(
             # Only the segment's tally is fed; the global one is their exact (integer) sum.
             segment.dist.add(recommended, relevant)
         if width:
-            top = recommended[:width]
-            flags += bytes([item in relevant for item in top])
-            flags += bytes(width - len(top))
+            flags += bytes([item in relevant for item in recommended[:width]])
         lengths.append(len(recommended))
         relevant_counts.append(len(relevant))
         segment_of_case.append(segment.index)
-    matrix = HitMatrix.build(flags, lengths, relevant_counts, width)
+    matrix = HitMatrix.from_tops(flags, lengths, relevant_counts, width)
     owners = np.asarray(segment_of_case, dtype=np.int64)
     per_case = {
         index: BATCH[spec.name](matrix, spec.k)

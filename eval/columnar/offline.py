@@ -17,7 +17,7 @@ import numpy as np
 from eval.columnar.distribution import DATASET_BATCH, Distribution, distributions, first_of
 from eval.columnar.interner import IntArray
 from eval.columnar.join import CaseColumns
-from eval.metrics.batch import BATCH, HitMatrix
+from eval.metrics.batch import BATCH, HitMatrix, capped_width
 from eval.metrics.registry import CaseMetric, MetricSpec
 from eval.offline import ALL_SEGMENT, MetricValue, OfflineResult
 
@@ -51,8 +51,12 @@ def segment_ids(slices: IntArray) -> tuple[IntArray, IntArray]:
 
 
 def hit_matrix(cases: CaseColumns, width: int) -> HitMatrix:
-    """Which of the first ``width`` positions of each case hold a relevant item."""
+    """Which of the first ``width`` positions of each case hold a relevant item.
+
+    ``width`` is the largest cut-off; the matrix is no wider than the longest list.
+    """
     n, lengths, items = cases.cases, cases.lengths, cases.items
+    width = capped_width(width, lengths.astype(np.int64))
     relevant = np.bincount(cases.relevant_cases, minlength=n)
     hits = np.zeros((n, width), dtype=np.uint8)
     if width and len(cases.relevant_cases):

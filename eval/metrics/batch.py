@@ -20,21 +20,50 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 
 
+def capped_width(k: int, lengths: npt.NDArray[np.int64]) -> int:
+    """The hit-matrix width for a largest cut-off k: no wider than the longest list.
+
+    topK is the whole list when k >= its length (spec §3.4), so positions past the
+    longest list never hold a hit; a huge k must not size the matrix.
+    """
+    return min(k, int(lengths.max(initial=0)))
+
+
 @dataclass(frozen=True)
 class HitMatrix:
-    """Per case: relevance flags of the first ``width`` positions, list length, |rel|."""
+    """Per case: relevance flags of the first ``width`` positions, list length, |rel|.
+
+    ``width`` may be less than a metric's k (never less than min(k, longest list)):
+    the metrics read at most the first k columns and use k only as a cut-off.
+    """
 
     hits: npt.NDArray[np.uint8]  # shape (cases, width); 0 past the end of a list
     lengths: npt.NDArray[np.int64]
     relevant: npt.NDArray[np.int64]
 
     @classmethod
-    def build(
-        cls, flags: bytearray, lengths: list[int], relevant: list[int], width: int
+    def from_tops(
+        cls, flags: bytearray, lengths: list[int], relevant: list[int], k: int
     ) -> HitMatrix:
-        """From row-major flag bytes (``width`` per case) and the per-case counts."""
-        hits = np.frombuffer(bytes(flags), dtype=np.uint8).reshape(len(lengths), width)
-        return cls(hits, np.asarray(lengths, dtype=np.int64), np.asarray(relevant, dtype=np.int64))
+        """From the flags of each case's first min(len, k) positions, concatenated."""
+        length = np.asarray(lengths, dtype=np.int64)
+        width = capped_width(k, length)
+        shown = np.minimum(length, width)
+        hits = np.zeros((len(lengths), width), dtype=np.uint8)
+        rows = np.repeat(np.arange(len(lengths)), shown)
+        columns = np.arange(len(rows)) - np.repeat(np.cumsum(shown) - shown, shown)
+        hits[rows, columns] = np.frombuffer(bytes(flags), dtype=np.uint8)
+        return cls(hits, length, np.asarray(relevant, dtype=np.int64))
+
+    def cap(self, k: int) -> int:
+        """A cut-off giving the same values as k: k, or at most max(longest list, most |rel|).
+
+        Every metric reads min(k, len) positions and min(k, |rel|) ideal ones, so any
+        k past both gives the same numbers; capping keeps array sizes and int64
+        arithmetic bounded for any configured k.
+        """
+        bound = max(int(self.lengths.max(initial=0)), int(self.relevant.max(initial=0)), 1)
+        return min(k, bound)
 
 
 def _hit_counts(m: HitMatrix, k: int) -> npt.NDArray[np.int64]:
@@ -60,21 +89,25 @@ def _row_sums(terms: FloatArray) -> FloatArray:
 
 def precision(m: HitMatrix, k: int) -> FloatArray:
     """Twin of ``ranking.precision``: hits in top-k / min(k, len), 0 for an empty list."""
+    k = m.cap(k)
     return _divide(_hit_counts(m, k), np.minimum(m.lengths, k))
 
 
 def recall(m: HitMatrix, k: int) -> FloatArray:
     """Twin of ``ranking.recall``: hits in top-k / |rel|, 0 without relevant items."""
+    k = m.cap(k)
     return _divide(_hit_counts(m, k), m.relevant)
 
 
 def hitrate(m: HitMatrix, k: int) -> FloatArray:
     """Twin of ``ranking.hitrate``."""
+    k = m.cap(k)
     return (_hit_counts(m, k) > 0).astype(np.float64)
 
 
 def average_precision(m: HitMatrix, k: int) -> FloatArray:
     """Twin of ``ranking.average_precision``: Σ hits-so-far/i over hits, / min(|rel|, k)."""
+    k = m.cap(k)
     hits = m.hits[:, :k]
     positions = np.arange(1, hits.shape[1] + 1, dtype=np.float64)
     so_far = np.cumsum(hits, axis=1, dtype=np.int64).astype(np.float64)
@@ -95,6 +128,7 @@ def _ideal(k: int) -> FloatArray:
 
 def ndcg(m: HitMatrix, k: int) -> FloatArray:
     """Twin of ``ranking.ndcg``: binary gains, 1/log2(i+1) discounts, IDCG over min(|rel|, k)."""
+    k = m.cap(k)
     hits = m.hits[:, :k]
     discounts = np.asarray(
         [1.0 / math.log2(position + 1) for position in range(1, hits.shape[1] + 1)],

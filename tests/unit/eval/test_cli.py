@@ -380,3 +380,44 @@ def test_validate_exposures_names_missing_field_context_type_and_rank(
     assert "exposures.jsonl:4: " in err and "0 is less than the minimum of 1" in err
     assert "exposures.jsonl:1:" not in err
     assert err.strip().endswith("validation failed for 3 line(s)")
+
+
+HUGE_K = 10**12
+# The tiny set with every metric at k >= 3 (its longest list), derived by hand:
+# r1 [i1,i2,i3] rel {i1}; r2 [i2,i3,i4] rel {i4}; r3 [] rel {} (counts, scores 0).
+#   precision (1/3 + 1/3 + 0)/3 = 2/9; recall and hitrate (1 + 1 + 0)/3 = 2/3;
+#   map (1/1 + (1/3)/1 + 0)/3 = 4/9; ndcg (1 + (1/log2 4)/1 + 0)/3 = 1/2;
+#   coverage {i1..i4} / {i1..i4} = 1;
+#   novelty: pop i1 1/6, i2 2/6, i3 2/6, i4 1/6 over the 6 entries, all in topK:
+#     (2·log2 6 + 4·log2 3)/6;
+#   diversity: counts 1,2,2,1 of 6 → H = (1/3)·log2 6 + (2/3)·log2 3, / log2 4.
+ALL_K_VALUES = {
+    "precision": 2 / 9,
+    "recall": 2 / 3,
+    "hitrate": 2 / 3,
+    "map": 4 / 9,
+    "ndcg": 1 / 2,
+    "coverage": 1.0,
+    "novelty": (2 * math.log2(6) + 4 * math.log2(3)) / 6,
+    "diversity": (math.log2(6) / 3 + 2 * math.log2(3) / 3) / 2,
+}
+
+
+@pytest.mark.parametrize("scale", ["memory", "stream"])
+def test_huge_k_gives_the_values_of_k_equal_to_the_longest_list(
+    scale: str, tmp_path: Path, tiny_dataset: Path, run_cli: RunCli
+) -> None:
+    """topK is the whole list when k >= its length (spec §3.4): k = 10^12 must not size
+    the hit matrix (it used to ask numpy for terabytes) and equals k = 3."""
+    # stream mode has no dataset-level metrics
+    names = list(ALL_K_VALUES) if scale == "memory" else ["precision", "recall", "map", "ndcg"]
+    values = {}
+    for k in (3, HUGE_K):
+        config = tmp_path / f"k{k}.yaml"
+        metrics = ", ".join(f"{{name: {name}, k: {k}}}" for name in names)
+        config.write_text(f"offline:\n  metrics: [{metrics}]\nscale: {{mode: {scale}}}\n")
+        code, report = run_cli(tiny_dataset, config, name=f"k{k}.json")
+        assert code == 0 and report is not None
+        values[k] = {m["name"].split("@")[0]: m["value"] for m in report["offline"]["metrics"]}
+    assert values[HUGE_K] == values[3]
+    assert values[HUGE_K] == pytest.approx({name: ALL_K_VALUES[name] for name in names})
