@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from eval import REPORT_VERSION
+from eval.report.gojson import marshal_indent
 from eval.timeparse import format_rfc3339, run_stamp
 
 RUN_ID_PREFIX = {
@@ -64,21 +63,6 @@ def envelope(
     return report
 
 
-def _go_numbers(value: Any) -> Any:
-    """Integral floats print as integers (Go's float formatting); non-finite become null."""
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        if value.is_integer() and abs(value) < 1e21:
-            return int(value)
-        return value
-    if isinstance(value, dict):
-        return {k: _go_numbers(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_go_numbers(v) for v in value]
-    return value
-
-
 def to_json(report: Any) -> str:
-    """2-space indented JSON with Go-like numbers and a trailing newline."""
-    return json.dumps(_go_numbers(report), indent=2, ensure_ascii=False) + "\n"
+    """The report as Go's ``json.MarshalIndent`` writes it (2-space indent), plus a newline."""
+    return marshal_indent(report) + "\n"
