@@ -31,6 +31,7 @@ from eval.baseline import Baseline, baseline_from_report
 from eval.config import EvalConfig
 from eval.config_normalize import load_config
 from eval.fingerprint import dataset_fingerprint
+from eval.jsontext import unicode_problem
 from eval.modes import MODE_RUNNERS
 from eval.modes.context import RunContext
 from eval.progress import ProgressBar
@@ -225,7 +226,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             try:
                 reasons = schema_errors(args.schema, orjson.loads(raw))
             except orjson.JSONDecodeError as exc:
-                reasons = [f"invalid JSON: {exc}"]
+                # orjson calls any bad byte "surrogates not allowed": name the real fault
+                reasons = [unicode_problem(raw) or f"invalid JSON: {exc}"]
             if reasons:
                 invalid += 1
                 for reason in reasons:

@@ -1,8 +1,9 @@
 """JSONL reader: one JSON document per line, blank lines skipped, errors name file and line.
 
-A line that is not JSON, a ts that is not RFC 3339 or a non-string context value
-aborts the run with "jsonl parse error at line N" (as the original), prefixed with
-the file path.
+Invalid UTF-8 and lone surrogate escapes in strings read as U+FFFD, as in Go
+(``eval.jsontext``). A line that is not JSON, a ts that is not RFC 3339 or a
+non-string context value aborts the run with "jsonl parse error at line N" (as the
+original), prefixed with the file path.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
+from eval.jsontext import loads
 from eval.progress import ProgressBar
 from schemas.errors import InputError
 
@@ -63,7 +65,7 @@ class JsonlSource(Generic[T]):
                 if not raw.strip():
                     continue
                 try:
-                    document = orjson.loads(raw)
+                    document = loads(raw)
                 except orjson.JSONDecodeError as exc:
                     raise self._error(number, f"invalid JSON: {exc}") from None
                 try:

@@ -211,6 +211,8 @@ def _context(obj: Mapping[str, Any]) -> Mapping[str, str]:
     if value is None:
         return EMPTY_CONTEXT
     ctx = _obj(value, "field 'context'")
+    if None in ctx.values():  # Go stores the zero value "" under the key
+        ctx = {key: "" if item is None else item for key, item in ctx.items()}
     for key, item in ctx.items():
         if not isinstance(item, str):
             raise ValueError(
@@ -251,6 +253,8 @@ def _item_columns(
         return (), (), None
     if not isinstance(value, list):
         raise ValueError(f"field 'items' must be an array, got {type(value).__name__}")
+    if None in value:  # a null item is Go's zero item: no id, rank 0
+        value = [{} if row is None else row for row in value]
     if not set(map(type, value)) <= {dict}:
         bad = next(row for row in value if type(row) is not dict)
         raise ValueError(f"each of 'items' must be a JSON object, got {type(bad).__name__}")
@@ -320,6 +324,8 @@ def ranklist_from_json(raw: Any) -> RankList:
         if not isinstance(value, list):
             raise ValueError(f"field 'items' must be an array, got {type(value).__name__}")
         for item in value:
+            if item is None:  # Go's zero value
+                item = ""
             if not isinstance(item, str):
                 raise ValueError(f"each of 'items' must be a string, got {item!r}")
             items.append(item)

@@ -18,9 +18,9 @@ all. A chunk is taken when:
 - no line can exceed the reference's line limit (the chunk is shorter than it).
 
 What Arrow cannot tell apart, null and a missing key, the reference reads alike
-everywhere except for context values (a null one is an error there): the decoders
-of the table reject a chunk holding both a null context value and the word
-``null`` after a colon (``has_null_value``).
+everywhere except for context values (a null one is kept as ``""``, a missing one
+is absent): the decoders of the table reject a chunk holding both a null context
+value and the word ``null`` after a colon (``has_null_value``).
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 A chunk is read as whole lines in one bytes object (``RawChunk``: Arrow's JSON
 reader takes it as it is, ``eval.columnar.arrow_json``) and parsed, when it must
 be, with one ``orjson.loads`` per line through ``map`` (no Python loop); a chunk
-holding a blank line, an over-long line or invalid JSON is re-read
-line by line the way ``eval.jsonl.JsonlSource`` reads, so the error and its line
-number are the same.
+holding a blank line, an over-long line, invalid JSON or bad Unicode is re-read
+line by line the way ``eval.jsonl.JsonlSource`` reads (bad Unicode as U+FFFD), so
+the records, the error and its line number are the same.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import numpy.typing as npt
 import orjson
 
 from eval.jsonl import MAX_LINE_BYTES, line_error
+from eval.jsontext import loads
 from eval.progress import ProgressBar
 from schemas.errors import InputError
 
@@ -132,7 +133,7 @@ def _line_by_line(path: Path, raw: list[bytes], first: int) -> DocChunk:
         if not line.strip():
             continue
         try:
-            docs.append(orjson.loads(line))
+            docs.append(loads(line))
         except orjson.JSONDecodeError as exc:
             return DocChunk(docs, lines, line_error(path, number, f"invalid JSON: {exc}"))
         lines.append(number)

@@ -421,3 +421,64 @@ def test_huge_k_gives_the_values_of_k_equal_to_the_longest_list(
         values[k] = {m["name"].split("@")[0]: m["value"] for m in report["offline"]["metrics"]}
     assert values[HUGE_K] == values[3]
     assert values[HUGE_K] == pytest.approx({name: ALL_K_VALUES[name] for name in names})
+
+
+# Hand-made lines with what Go reads leniently (spec §1.7; Go's encoding/json):
+# r1's first item id has a raw 0xFF byte and its tenant is null; r2's item id and
+# tenant hold lone surrogate escapes. Outcomes name i\ufffd as UTF-8 and as escape.
+LENIENT_EXPOSURES = (
+    b'{"request_id":"r1","user_id":"u1","ts":"2025-01-01T00:00:00Z",'
+    b'"items":[{"item_id":"i\xff","rank":1},{"item_id":"i2","rank":2}],"context":{"tenant":null}}\n'
+    b'{"request_id":"r2","user_id":"u2","ts":"2025-01-01T00:00:01Z",'
+    b'"items":[{"item_id":"i\\udc00","rank":1}],"context":{"tenant":"t\\ud800"}}\n'
+)
+LENIENT_OUTCOMES = (
+    b'{"request_id":"r1","user_id":"u1","item_id":"i\xef\xbf\xbd","event_type":"click",'
+    b'"ts":"2025-01-01T00:00:05Z"}\n'
+    b'{"request_id":"r2","user_id":"u2","item_id":"i\\ufffd","event_type":"click",'
+    b'"ts":"2025-01-01T00:00:06Z"}\n'
+)
+
+
+@pytest.mark.parametrize("scale", ["memory", "stream"])
+def test_run_reads_null_context_and_bad_unicode_as_go_does(
+    scale: str, tmp_path: Path, run_cli: RunCli
+) -> None:
+    """Null context value → "", bad UTF-8 and lone surrogates → U+FFFD; no abort.
+
+    Both item ids read i\ufffd, which both outcomes click: r1 [i\ufffd, i2] has
+    precision@2 1/2, r2 [i\ufffd] 1/1 (the list length divides), mean 3/4. Slices:
+    r1 tenant "" (null), r2 tenant "t\ufffd".
+    """
+    (tmp_path / "e.jsonl").write_bytes(LENIENT_EXPOSURES)
+    (tmp_path / "o.jsonl").write_bytes(LENIENT_OUTCOMES)
+    dataset = write_dataset(tmp_path, exposures=tmp_path / "e.jsonl", outcomes=tmp_path / "o.jsonl")
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "offline:\n  metrics: [{name: precision, k: 2}]\n  slice_keys: [tenant]\n"
+        f"scale: {{mode: {scale}}}\n"
+    )
+    code, report = run_cli(dataset, config)
+    assert code == 0 and report is not None
+    assert report["offline"]["metrics"] == [{"name": "precision@2", "value": 0.75}]
+    by_segment = report["offline"]["by_segment"]
+    assert by_segment == {
+        "tenant=": [{"name": "precision@2", "value": 0.5}],
+        "tenant=t\ufffd": [{"name": "precision@2", "value": 1}],
+    }
+
+
+def test_validate_names_bad_unicode_accurately(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Strict mode still flags the lines, but says what is wrong (orjson called a 0xFF
+    byte "surrogates not allowed")."""
+    path = tmp_path / "e.jsonl"
+    path.write_bytes(LENIENT_EXPOSURES)
+    assert main(["validate", "--schema", "exposure.v1", "--input", str(path)], env={}) == 1
+    err = capsys.readouterr().err
+    # before the bad byte / escape of either line: '{"request_id":"rN",' 19 bytes,
+    # '"user_id":"uN",' 15, '"ts":"2025-…Z",' 28, '"items":[{' 10, '"item_id":"i' 12 = 84
+    assert f"{path}:1: invalid UTF-8: byte 0xff at byte 85\n" in err
+    assert f"{path}:2: lone surrogate escape \\udc00 at byte 85 (not a Unicode character)" in err
+    assert "surrogates not allowed" not in err
