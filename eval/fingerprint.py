@@ -12,6 +12,7 @@ import hashlib
 from pathlib import Path
 
 from eval.sources import DatasetConfig, SourceConfig
+from schemas.errors import InputError
 
 HASH_LIMIT = 10 * 1024 * 1024
 
@@ -40,9 +41,12 @@ def _file_parts(name: str, source: SourceConfig) -> list[str]:
     parts = [f"{name}:{source.type}:{path.name}:{size}"]
     if size <= HASH_LIMIT:
         digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        try:
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError as exc:  # a directory, no permission: as the readers say it
+            raise InputError(f"{path}: cannot open {name}: {exc.strerror or exc}") from exc
         parts.append(f"{name}:sha256:{digest.hexdigest()}")
     return parts
 

@@ -254,6 +254,12 @@ CASES = [
         InputError,
         r"nope\.jsonl: cannot open outcomes",
     ),
+    (
+        "input path is a directory",
+        {"dataset.yaml": DATASET.replace("'{tmp}/outcomes.jsonl'", "'{tmp}'")},
+        InputError,
+        r": cannot open outcomes: Is a directory",
+    ),
 ]
 
 
