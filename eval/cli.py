@@ -25,6 +25,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import orjson
+from jsonschema import Draft7Validator
+from jsonschema.exceptions import SchemaError
+from referencing.exceptions import Unresolvable
 
 from eval import REPORT_VERSION
 from eval.baseline import Baseline, baseline_from_report
@@ -42,7 +45,7 @@ from eval.report.markdown import render_markdown
 from eval.sources import DatasetConfig, load_dataset
 from eval.timeparse import parse_rfc3339
 from schemas.errors import ConfigError, InputError, RecsysError
-from schemas.validation import SCHEMA_NAMES, schema_errors
+from schemas.validation import SCHEMA_NAMES, load_schema, schema_errors
 
 FIXED_CLOCK_ENV = "RECSYS_EVAL_FIXED_CLOCK"
 FIXED_METADATA_ENV = "RECSYS_EVAL_FIXED_METADATA"
@@ -209,10 +212,30 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return result.exit_code
 
 
+def _schema_reasons(schema: str, document: Any) -> list[str]:
+    """``schema_errors``, with a reference the schema cannot resolve as a ConfigError."""
+    try:
+        return schema_errors(schema, document)
+    except Unresolvable as exc:
+        raise ConfigError(f"schema {schema!r}: cannot resolve $ref {exc.ref!r}") from None
+
+
+def _check_schema(schema: str) -> None:
+    """Fail early, on one line, for an unknown name or a document that is no JSON Schema."""
+    try:
+        Draft7Validator.check_schema(load_schema(schema))
+    except SchemaError as exc:
+        raise ConfigError(
+            f"schema {schema!r} is not a valid JSON Schema (draft-07): {exc.json_path}: "
+            f"{exc.message}"
+        ) from None
+    _schema_reasons(schema, {})  # a $ref at the top is resolved now, not on line 1
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """``recsys-eval validate``: every invalid line with its number and reason."""
     path = Path(args.input)
-    schema_errors(args.schema, {})  # resolve the schema first: unknown names fail early
+    _check_schema(args.schema)
     try:
         handle = path.open("rb")
     except OSError as exc:
@@ -224,7 +247,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 continue
             checked += 1
             try:
-                reasons = schema_errors(args.schema, orjson.loads(raw))
+                reasons = _schema_reasons(args.schema, orjson.loads(raw))
             except orjson.JSONDecodeError as exc:
                 # orjson calls any bad byte "surrogates not allowed": name the real fault
                 reasons = [unicode_problem(raw) or f"invalid JSON: {exc}"]

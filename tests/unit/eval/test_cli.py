@@ -78,6 +78,29 @@ def test_validate_unknown_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert "unknown schema 'nope.v9'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("schema", "message"),
+    [
+        (
+            '{"type": "nonsense"}',
+            "schema '{path}' is not a valid JSON Schema (draft-07): $.type: "
+            "'nonsense' is not valid under any of the given schemas",
+        ),
+        ('{"$ref": "other.json"}', "schema '{path}': cannot resolve $ref 'other.json'"),
+    ],
+    ids=["invalid type", "unresolvable $ref"],
+)
+def test_validate_with_a_broken_schema_fails_on_one_line(
+    schema: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(schema)
+    argv = ["validate", "--schema", str(path), "--input", str(TINY / "exposures.jsonl")]
+    assert main(argv, env={}) == 1
+    captured = capsys.readouterr()
+    assert captured.err == "recsys-eval: error: " + message.format(path=path) + "\n"
+
+
 def test_gate_failure_writes_the_report_then_exits_1(
     tmp_path: Path, tiny_dataset: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
 ) -> None:
