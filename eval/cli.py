@@ -42,6 +42,7 @@ from eval.provenance import artifacts_provenance
 from eval.report.envelope import RunMetadata, to_json
 from eval.report.html import render_html
 from eval.report.markdown import render_markdown
+from eval.report.redaction import mask_credentials
 from eval.sources import DatasetConfig, load_dataset
 from eval.timeparse import parse_rfc3339
 from schemas.errors import ConfigError, InputError, RecsysError
@@ -144,11 +145,13 @@ def _metadata(
     defaults: dict[str, Any] = {
         "binary_version": _package_version(),
         "git_commit": "unknown",
-        "effective_config": {
-            "mode": mode,
-            "dataset": dataclasses.asdict(dataset),
-            "eval": dataclasses.asdict(config),
-        },
+        "effective_config": mask_credentials(
+            {
+                "mode": mode,
+                "dataset": dataclasses.asdict(dataset),
+                "eval": dataclasses.asdict(config),
+            }
+        ),
         "version": REPORT_VERSION,
     }
     if "input_dataset_fingerprint" not in fixed:
