@@ -187,7 +187,7 @@ def _attach_provenance(report: dict[str, Any], manifest_uri: str) -> None:
         report["warnings"] = [*report.get("warnings", []), *warnings]
 
 
-def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+def cmd_run(args: argparse.Namespace, env: Mapping[str, str], progress: ProgressBar) -> int:
     """``recsys-eval run``."""
     config = load_config(Path(args.config), mode_override=args.mode)
     dataset = load_dataset(Path(args.dataset))
@@ -198,7 +198,7 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         output=args.output,
         baseline=_load_baseline(args.baseline),
         experiment_id=args.experiment_id,
-        progress=ProgressBar(sys.stderr),
+        progress=progress,
     )
     result = MODE_RUNNERS[config.mode](ctx)
     if config.artifacts.manifest_uri:
@@ -235,17 +235,23 @@ def _check_schema(schema: str) -> None:
     _schema_reasons(schema, {})  # a $ref at the top is resolved now, not on line 1
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    """``recsys-eval validate``: every invalid line with its number and reason."""
+def cmd_validate(args: argparse.Namespace, progress: ProgressBar) -> int:
+    """``recsys-eval validate``: every invalid line with its number and reason.
+
+    Shows the same progress as ``run`` past 100,000 lines (``eval.progress``).
+    """
     path = Path(args.input)
     _check_schema(args.schema)
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from exc
-    invalid = checked = 0
+    invalid = checked = done = number = 0
+    total = os.fstat(handle.fileno()).st_size
     with handle:
         for number, raw in enumerate(handle, start=1):
+            done += len(raw)
+            progress.update(path.name, number, done, total)
             if not raw.strip():
                 continue
             checked += 1
@@ -256,8 +262,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 reasons = [unicode_problem(raw) or f"invalid JSON: {exc}"]
             if reasons:
                 invalid += 1
+                progress.end_line()
                 for reason in reasons:
                     print(f"{path}:{number}: {reason}", file=sys.stderr)
+    progress.finish(path.name, number, total)
     if invalid:
         print(f"recsys-eval: validation failed for {invalid} line(s)", file=sys.stderr)
         return 1
@@ -265,25 +273,32 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def execute(argv: Sequence[str], env: Mapping[str, str]) -> int:
+def execute(
+    argv: Sequence[str], env: Mapping[str, str], progress: ProgressBar | None = None
+) -> int:
     """Parse and run one command; RecsysError propagates (``main`` turns it into exit 1)."""
     args = build_parser().parse_args(argv)
+    bar = ProgressBar(sys.stderr) if progress is None else progress
     if args.command == "run":
-        return cmd_run(args, env)
+        return cmd_run(args, env, bar)
     if args.command == "validate":
-        return cmd_validate(args)
+        return cmd_validate(args, bar)
     print(f"recsys-eval {_package_version()} (report version {REPORT_VERSION})")
     return 0
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     """Entry point of the ``recsys-eval`` console script; returns the exit code."""
+    progress = ProgressBar(sys.stderr)
     try:
-        return execute(sys.argv[1:] if argv is None else argv, os.environ if env is None else env)
+        return execute(
+            sys.argv[1:] if argv is None else argv, os.environ if env is None else env, progress
+        )
     except _UsageError as exc:
         print(exc, file=sys.stderr)
         return 1
     except RecsysError as exc:
+        progress.end_line()  # an error met mid-read starts on its own line
         print(f"recsys-eval: error: {exc}", file=sys.stderr)
         return 1
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
-from eval.cli import main
+from eval import cli
+from eval.cli import execute, main
 from eval.jsonl import JsonlSource
 from eval.progress import ProgressBar
 from eval.records import exposure_from_json
@@ -315,11 +318,60 @@ def test_progress_bar_only_for_large_inputs(tmp_path: Path) -> None:
             data,
             exposure_from_json,
             name="exposures",
-            progress=ProgressBar(loud, threshold=10, interval_s=0.0),
+            progress=ProgressBar(loud, threshold=10, interval_s=0.0, terminal=True),
         )
     )
     text = loud.getvalue()
-    assert "exposures [" in text and text.endswith("100% 30 lines\n")
+    assert "\rexposures [" in text and text.endswith("100% 30 lines\n")
+
+
+def test_progress_off_a_terminal_is_plain_lines(tmp_path: Path) -> None:
+    """No \r frames in a CI log: a line at the threshold, every N lines after, one at the end.
+
+    25 equal lines: line 10 is 10/25 = 40% of the bytes, line 20 80%."""
+    line = (TINY / "exposures.jsonl").read_text().splitlines()[0]
+    data = tmp_path / "e.jsonl"
+    data.write_text((line + "\n") * 25)
+    log = io.StringIO()
+    bar = ProgressBar(log, threshold=10, every_lines=10, interval_s=0.0)  # StringIO: no tty
+    list(JsonlSource(data, exposure_from_json, name="exposures", progress=bar))
+    assert log.getvalue() == (
+        "exposures: 40% 10 lines\nexposures: 80% 20 lines\nexposures: 100% 25 lines\n"
+    )
+
+
+def test_validate_shows_progress_and_ends_the_bar_before_a_bad_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """validate reads like run: progress past the threshold; a reason starts its own line."""
+    good = (TINY / "outcomes.jsonl").read_text().splitlines()[0]
+    data = tmp_path / "o.jsonl"
+    data.write_text((good + "\n") * 12 + "{not json\n")
+    bar = ProgressBar(sys.stderr, threshold=10, interval_s=0.0, terminal=True)
+    assert execute(["validate", "--schema", "outcome.v1", "--input", str(data)], {}, bar) == 1
+    err = capsys.readouterr().err
+    # the bar is drawn in place at lines 10..13, then ended before line 13's reason
+    assert "\ro.jsonl [" in err and " 13 lines\n" + f"{data}:13: invalid JSON" in err
+    assert err.endswith("100% 13 lines\nrecsys-eval: validation failed for 1 line(s)\n")
+
+
+def test_an_error_met_mid_bar_starts_on_its_own_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        cli, "ProgressBar", functools.partial(ProgressBar, threshold=10, terminal=True)
+    )
+    lines = (TINY / "exposures.jsonl").read_text().splitlines()
+    data = tmp_path / "e.jsonl"
+    data.write_text((lines[0] + "\n") * 15 + lines[1].replace("T00:01:00Z", " 00:01") + "\n")
+    dataset = write_dataset(tmp_path, exposures=data, outcomes=TINY / "outcomes.jsonl")
+    config = tmp_path / "stream.yaml"  # stream mode reads line by line: no 100% line first
+    config.write_text((FIXTURES / "offline.golden.yaml").read_text() + "scale: {mode: stream}\n")
+    argv = ["run", "--dataset", str(dataset), "--config", str(config)]
+    assert main([*argv, "--output", str(tmp_path / "r.json")], env={}) == 1
+    err = capsys.readouterr().err
+    assert "\rexposures [" in err
+    assert f" lines\nrecsys-eval: error: {data}:16: jsonl parse error at line 16" in err
 
 
 def test_small_runs_keep_stdout_and_stderr_clean(
