@@ -4,7 +4,9 @@ The original decodes with yaml.v3 ``KnownFields(true)``; this does the same for 
 dataclass tree whose fields are ``str``, ``int``, ``float``, ``bool``, nested
 dataclasses, ``tuple[X, ...]``, ``Mapping[str, X]`` or ``X | None``. A dataclass
 may define ``check()`` raising ConfigError; the decoder re-raises it with the file
-and line of that mapping.
+and line of that mapping. ``load_strict_with_lines`` also returns the line of every
+key it decoded (``"ope.unit"``, ``"offline.metrics[0]"``), so checks made after
+decoding can name the line too. Every error reads ``file:line: message``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader whose mappings are ``_LineMap`` and reject duplicate keys."""
 
 
+class _DuplicateKeyError(Exception):
+    def __init__(self, line: int, key: Any) -> None:
+        super().__init__(f"mapping key {key!r} already defined")
+        self.line = line
+
+
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineMap:
     loader.flatten_mapping(node)
     mapping = _LineMap()
@@ -45,7 +53,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineMap:
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
         if key in mapping:
-            raise ConfigError(f"line {line}: mapping key {key!r} already defined")
+            raise _DuplicateKeyError(line, key)
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.lines[key] = line
     return mapping
@@ -62,24 +70,39 @@ def load_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    except _DuplicateKeyError as exc:
+        raise ConfigError(f"{path}:{exc.line}: {exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        if mark is None:
+            raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+        problem = ": ".join(filter(None, [exc.context, exc.problem]))
+        raise ConfigError(
+            f"{path}:{mark.line + 1}: invalid YAML: {problem} (column {mark.column + 1})"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
 
 
 def load_strict(cls: type[T], path: Path) -> T:
     """Load ``path`` into dataclass ``cls``; an empty file gives all defaults."""
+    return load_strict_with_lines(cls, path)[0]
+
+
+def load_strict_with_lines(cls: type[T], path: Path) -> tuple[T, dict[str, int]]:
+    """``load_strict``, plus the 1-based line of every key decoded, by dotted path."""
     data = load_yaml(path)
     if data is None:
         data = _LineMap()
         data.lines, data.line = {}, 1
-    return cast(T, _Decoder(path).value(cls, data, "", 1))
+    decoder = _Decoder(path)
+    return cast(T, decoder.value(cls, data, "", 1)), decoder.lines
 
 
 class _Decoder:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.lines: dict[str, int] = {}
 
     def fail(self, line: int, message: str) -> ConfigError:
         return ConfigError(f"{self.path}:{line}: {message}")
@@ -97,9 +120,11 @@ class _Decoder:
             if not isinstance(data, list):
                 raise self.fail(line, f"{where} must be a list, got {_kind(data)}")
             (inner, _ellipsis) = typing.get_args(tp)
-            return tuple(
-                self.value(inner, item, f"{where}[{i}]", line) for i, item in enumerate(data)
-            )
+            items = []
+            for index, item in enumerate(data):
+                self.lines[f"{where}[{index}]"] = item_line = getattr(item, "line", line)
+                items.append(self.value(inner, item, f"{where}[{index}]", item_line))
+            return tuple(items)
         if origin in (Mapping, dict):
             if not isinstance(data, dict):
                 raise self.fail(line, f"{where} must be a mapping, got {_kind(data)}")
@@ -145,6 +170,7 @@ class _Decoder:
         for key, item in data.items():
             key_line = lines.get(key, line)
             dotted = f"{where}.{key}" if where else str(key)
+            self.lines[dotted] = key_line
             if key not in known:
                 raise self.fail(
                     key_line, f"unknown key {dotted!r} (known keys: {', '.join(sorted(known))})"

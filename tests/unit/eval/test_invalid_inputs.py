@@ -116,19 +116,33 @@ CASES = [
         "duplicate YAML key",
         {"config.yaml": OFFLINE + "mode: ope\n"},
         ConfigError,
-        r"config\.yaml: line 6: mapping key 'mode' already defined",
+        r"config\.yaml:6: mapping key 'mode' already defined",
     ),
     (
         "unknown enum value",
         {"config.yaml": OFFLINE + "ope:\n  unit: session\n"},
         ConfigError,
-        r"ope\.unit must be one of request, item, got 'session'",
+        r"config\.yaml:7: ope\.unit must be one of request, item, got 'session'",
+    ),
+    (
+        "unknown mode",
+        {"config.yaml": OFFLINE.replace("mode: offline", "mode: offlin")},
+        ConfigError,
+        r"config\.yaml:1: mode must be one of offline, experiment, ope, interleaving, aa-check, "
+        r"got 'offlin'",
+    ),
+    (
+        "YAML syntax error",
+        {"config.yaml": OFFLINE + "ope: [unclosed\n"},
+        ConfigError,
+        r"config\.yaml:7: invalid YAML: .*\(column 1\)",
     ),
     (
         "unknown correction method",
         {"config.yaml": OFFLINE + "experiment:\n  multiple_comparisons: {method: holm}\n"},
         ConfigError,
-        r"multiple_comparisons\.method must be one of bonferroni, fdr_bh, none, got 'holm'",
+        r"config\.yaml:7: experiment\.multiple_comparisons\.method must be one of "
+        r"bonferroni, fdr_bh, none, got 'holm'",
     ),
     (
         "time split without a bound",
@@ -137,7 +151,7 @@ CASES = [
             "end: '2024-12-31T00:00:00Z'}\n    test: {start: '2025-01-01T00:00:00Z'}\n"
         },
         ConfigError,
-        r"offline\.time_split\.test\.end is required",
+        r"config\.yaml:8: offline\.time_split\.test\.end is required",
     ),
     (
         "time split train overlapping test",
@@ -147,7 +161,7 @@ CASES = [
             "end: '2025-01-31T00:00:00Z'}\n"
         },
         ConfigError,
-        r"train\.end must be <= test\.start",
+        r"config\.yaml:7: offline\.time_split: train\.end must be <= test\.start",
     ),
     (
         "time split bound not RFC3339",
@@ -196,7 +210,7 @@ CASES = [
         "duckdb scale mode without duckdb",
         {"config.yaml": OFFLINE + "scale: {mode: duckdb}\n"},
         ConfigError,
-        r"scale\.mode duckdb is not available in this build",
+        r"config\.yaml:6: scale\.mode duckdb is not available in this build",
     ),
     (
         "OPE in stream mode",
