@@ -7,7 +7,7 @@ delta ≥ −max_drop; a gate whose metric has no delta fails.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +83,20 @@ def evaluate_gates(
         else:
             results.append(GateResult(metric, max_drop, found.delta, found.delta >= -max_drop))
     return tuple(results)
+
+
+def gate_failure_reason(
+    gate: GateResult, computed: Collection[str], baseline: Baseline | None
+) -> str:
+    """Why a gate failed, for the message on stderr: a drop, or no delta and why not."""
+    name = gate.metric.lower()
+    if name not in {metric.lower() for metric in computed}:
+        return f"{gate.metric} (not among this run's metrics)"
+    if baseline is None:
+        return f"{gate.metric} (no baseline to compare with: pass --baseline)"
+    if name not in baseline.metrics:
+        return f"{gate.metric} (missing from the baseline report)"
+    return f"{gate.metric} (dropped {-gate.delta:g}, max_drop {gate.max_drop:g})"
 
 
 def key_deltas(deltas: Sequence[MetricDelta], limit: int = 3) -> tuple[MetricDelta, ...]:

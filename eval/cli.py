@@ -30,7 +30,7 @@ from jsonschema.exceptions import SchemaError
 from referencing.exceptions import Unresolvable
 
 from eval import REPORT_VERSION
-from eval.baseline import Baseline, baseline_from_report
+from eval.baseline import Baseline, GateResult, baseline_from_report, gate_failure_reason
 from eval.config import EvalConfig
 from eval.config_normalize import load_config
 from eval.fingerprint import dataset_fingerprint
@@ -191,12 +191,13 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str], progress: Progress
     """``recsys-eval run``."""
     config = load_config(Path(args.config), mode_override=args.mode)
     dataset = load_dataset(Path(args.dataset))
+    baseline = _load_baseline(args.baseline)
     ctx = RunContext(
         dataset=dataset,
         config=config,
         meta=_metadata(args, env, config.mode, dataset, config),
         output=args.output,
-        baseline=_load_baseline(args.baseline),
+        baseline=baseline,
         experiment_id=args.experiment_id,
         progress=progress,
     )
@@ -210,8 +211,13 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str], progress: Progress
     for extra_path, document in result.extra_files.items():
         _write(Path(extra_path), to_json(document))
     if config.mode == "offline" and result.exit_code == 1:
-        failed = [g["metric"] for g in result.report.get("gates", []) if not g["passed"]]
-        print(f"recsys-eval: regression gates failed: {', '.join(failed)}", file=sys.stderr)
+        computed = [m["name"] for m in result.report["offline"]["metrics"]]
+        failed = [
+            gate_failure_reason(GateResult(**g), computed, baseline)
+            for g in result.report.get("gates", [])
+            if not g["passed"]
+        ]
+        print(f"recsys-eval: regression gates failed: {'; '.join(failed)}", file=sys.stderr)
     return result.exit_code
 
 

@@ -112,7 +112,10 @@ def test_gate_failure_writes_the_report_then_exits_1(
     assert code == 1  # no baseline: the gate's metric is missing from the comparison → fail
     assert first is not None and first["gates"][0]["passed"] is False
     assert first["summary"]["executive"]["decision"] == "fail"
-    assert "regression gates failed: precision@2" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "recsys-eval: regression gates failed: "
+        "precision@2 (no baseline to compare with: pass --baseline)\n"
+    )
 
     code, same = run_cli(
         tiny_dataset, config, "--baseline", str(tmp_path / "first.json"), name="same.json"
@@ -132,12 +135,25 @@ def test_gate_failure_writes_the_report_then_exits_1(
         tiny_dataset, config, "--baseline", str(tmp_path / "better.json"), name="worse.json"
     )
     assert code == 1 and worse is not None
+    # precision@2 fell from 0.5 to 1/6: a drop of 1/3 (printed %g: 0.333333)
+    assert capsys.readouterr().err == (
+        "recsys-eval: regression gates failed: precision@2 (dropped 0.333333, max_drop 0.001)\n"
+    )
     executive = worse["summary"]["executive"]
     assert executive["gate_failures"][0]["delta"] == pytest.approx(1 / 6 - 0.5)
     assert executive["next_steps"][0].startswith("Investigate failing gates")
     # key deltas: largest |delta| first, with relative deltas (baseline is not 0)
     assert [d["name"] for d in executive["key_deltas"]] == ["precision@2", "recall@2"]
     assert executive["key_deltas"][1]["relative_delta"] == pytest.approx((1 / 3 - 0.25) / 0.25)
+
+    (tmp_path / "other.json").write_text(json.dumps({**first, "offline": {"metrics": []}}))
+    code, _ = run_cli(
+        tiny_dataset, config, "--baseline", str(tmp_path / "other.json"), name="other_run.json"
+    )
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "recsys-eval: regression gates failed: precision@2 (missing from the baseline report)\n"
+    )
 
 
 def test_shipped_default_offline_config_on_tiny(tiny_dataset: Path, run_cli: RunCli) -> None:
