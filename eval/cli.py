@@ -74,6 +74,10 @@ def _package_version() -> str:
         return REPORT_VERSION
 
 
+def _version_line() -> str:
+    return f"recsys-eval {_package_version()} (report version {REPORT_VERSION})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree: run, validate, version."""
     parser = _Parser(
@@ -82,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         "off-policy estimates and interleaving, with reports identical to the original Go tool.",
         epilog="Exit codes: 0 ok / ship, 1 error or failed gate, 2 hold, 3 fail.",
     )
+    parser.add_argument("--version", action="version", version=_version_line())
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser(
         "run",
@@ -289,7 +294,7 @@ def execute(
         return cmd_run(args, env, bar)
     if args.command == "validate":
         return cmd_validate(args, bar)
-    print(f"recsys-eval {_package_version()} (report version {REPORT_VERSION})")
+    print(_version_line())
     return 0
 
 

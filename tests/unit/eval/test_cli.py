@@ -25,7 +25,11 @@ CONFIGS = EVAL_DATA / "configs" / "eval"
 
 def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["version"], env={}) == 0
-    assert re.match(r"recsys-eval \S+ \(report version 0\.1\.0\)", capsys.readouterr().out)
+    line = capsys.readouterr().out
+    assert re.fullmatch(r"recsys-eval \S+ \(report version 0\.1\.0\)\n", line)
+    with pytest.raises(SystemExit) as done:  # the flag prints the same line
+        main(["--version"], env={})
+    assert done.value.code == 0 and capsys.readouterr().out == line
     with pytest.raises(SystemExit) as done:
         main(["--help"], env={})
     assert done.value.code == 0
