@@ -8,6 +8,7 @@ is an error, ``ts`` must be RFC 3339 and every ``context`` value must be a strin
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -155,9 +156,27 @@ class RankList:
     context: Mapping[str, str] = field(default_factory=dict)
 
 
+def json_kind(value: Any) -> str:
+    """A parsed JSON value described in JSON's terms (``null``, ``a number (7)``), for errors."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({'true' if value else 'false'})"
+    if isinstance(value, int | float):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"a string ({json.dumps(shown, ensure_ascii=False)})"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__  # not from JSON (a Parquet or Avro value)
+
+
 def _obj(raw: Any, what: str) -> Mapping[str, Any]:
     if not isinstance(raw, dict):
-        raise ValueError(f"{what} must be a JSON object, got {type(raw).__name__}")
+        raise ValueError(f"{what} must be a JSON object, got {json_kind(raw)}")
     return raw
 
 
@@ -166,7 +185,7 @@ def _str(obj: Mapping[str, Any], key: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ValueError(f"field {key!r} must be a string, got {type(value).__name__}")
+        raise ValueError(f"field {key!r} must be a string, got {json_kind(value)}")
     return value
 
 
@@ -175,7 +194,7 @@ def _num(obj: Mapping[str, Any], key: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"field {key!r} must be a number, got {type(value).__name__}")
+        raise ValueError(f"field {key!r} must be a number, got {json_kind(value)}")
     return float(value)
 
 
@@ -184,7 +203,7 @@ def _int(obj: Mapping[str, Any], key: str) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"field {key!r} must be an integer, got {value!r}")
+        raise ValueError(f"field {key!r} must be an integer, got {json_kind(value)}")
     return value
 
 
@@ -193,7 +212,7 @@ def _bool(obj: Mapping[str, Any], key: str) -> bool:
     if value is None:
         return False
     if not isinstance(value, bool):
-        raise ValueError(f"field {key!r} must be a boolean, got {type(value).__name__}")
+        raise ValueError(f"field {key!r} must be a boolean, got {json_kind(value)}")
     return value
 
 
@@ -202,7 +221,7 @@ def _ts(obj: Mapping[str, Any]) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ValueError(f"field 'ts' must be an RFC3339 string, got {type(value).__name__}")
+        raise ValueError(f"field 'ts' must be an RFC3339 string, got {json_kind(value)}")
     return parse_rfc3339(value)
 
 
@@ -215,9 +234,7 @@ def _context(obj: Mapping[str, Any]) -> Mapping[str, str]:
         ctx = {key: "" if item is None else item for key, item in ctx.items()}
     for key, item in ctx.items():
         if not isinstance(item, str):
-            raise ValueError(
-                f"context value {key!r} must be a string, got {type(item).__name__} ({item!r})"
-            )
+            raise ValueError(f"context value {key!r} must be a string, got {json_kind(item)}")
     return ctx
 
 
@@ -252,12 +269,12 @@ def _item_columns(
     if value is None:
         return (), (), None
     if not isinstance(value, list):
-        raise ValueError(f"field 'items' must be an array, got {type(value).__name__}")
+        raise ValueError(f"field 'items' must be an array, got {json_kind(value)}")
     if None in value:  # a null item is Go's zero item: no id, rank 0
         value = [{} if row is None else row for row in value]
     if not set(map(type, value)) <= {dict}:
         bad = next(row for row in value if type(row) is not dict)
-        raise ValueError(f"each of 'items' must be a JSON object, got {type(bad).__name__}")
+        raise ValueError(f"each of 'items' must be a JSON object, got {json_kind(bad)}")
     ids: tuple[str, ...] = _column(value, "item_id", _STR)
     ranks: tuple[int, ...] = _column(value, "rank", _INT)
     if _PROPENSITY_KEYS.isdisjoint(set().union(*value)):  # most logs carry none
@@ -322,12 +339,12 @@ def ranklist_from_json(raw: Any) -> RankList:
     items: list[str] = []
     if value is not None:
         if not isinstance(value, list):
-            raise ValueError(f"field 'items' must be an array, got {type(value).__name__}")
+            raise ValueError(f"field 'items' must be an array, got {json_kind(value)}")
         for item in value:
             if item is None:  # Go's zero value
                 item = ""
             if not isinstance(item, str):
-                raise ValueError(f"each of 'items' must be a string, got {item!r}")
+                raise ValueError(f"each of 'items' must be a string, got {json_kind(item)}")
             items.append(item)
     return RankList(
         request_id=_str(obj, "request_id"),

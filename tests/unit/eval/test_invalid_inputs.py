@@ -55,7 +55,8 @@ CASES = [
         "context value not a string",
         {"exposures.jsonl": (EXPOSURE % "r1").replace('"tenant":"t1"', '"tenant":7') + "\n"},
         InputError,
-        r"exposures\.jsonl:1: jsonl parse error at line 1: context value 'tenant' must be a string",
+        r"exposures\.jsonl:1: jsonl parse error at line 1: "
+        r"context value 'tenant' must be a string, got a number \(7\)$",
     ),
     (
         "line is not JSON",
@@ -67,7 +68,30 @@ CASES = [
         "known field of the wrong type",
         {"outcomes.jsonl": OUTCOME.replace('"item_id":"i1"', '"item_id":1') % "r1" + "\n"},
         InputError,
-        r"outcomes\.jsonl:1: .*field 'item_id' must be a string",
+        r"outcomes\.jsonl:1: .*field 'item_id' must be a string, got a number \(1\)$",
+    ),
+    (
+        "items not an array",
+        {
+            "exposures.jsonl": (EXPOSURE % "r1")
+            .replace('"items":[', '"items":{"x":[')
+            .replace("}],", "}]},")
+            + "\n"
+        },
+        InputError,
+        r"exposures\.jsonl:1: .*field 'items' must be an array, got an object$",
+    ),
+    (
+        "rank as a string",
+        {"exposures.jsonl": (EXPOSURE % "r1").replace('"rank":1', '"rank":"1"') + "\n"},
+        InputError,
+        r"exposures\.jsonl:1: .*field 'rank' must be an integer, got a string \(\"1\"\)$",
+    ),
+    (
+        "a line that is an array",
+        {"outcomes.jsonl": "[1]\n"},
+        InputError,
+        r"outcomes\.jsonl:1: .*an outcome must be a JSON object, got an array$",
     ),
     (
         "unknown config key",
