@@ -48,6 +48,7 @@ from eval.timeparse import parse_rfc3339
 from schemas.errors import ConfigError, InputError, RecsysError
 from schemas.validation import SCHEMA_NAMES, load_schema, schema_errors
 
+NO_CASES_WARNING = "no_cases_evaluated"
 FIXED_CLOCK_ENV = "RECSYS_EVAL_FIXED_CLOCK"
 FIXED_METADATA_ENV = "RECSYS_EVAL_FIXED_METADATA"
 RENDERERS = {
@@ -207,6 +208,14 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str], progress: Progress
         progress=progress,
     )
     result = MODE_RUNNERS[config.mode](ctx)
+    if result.report["summary"]["cases_evaluated"] == 0:
+        # every number is then a 0 that means nothing: say so in the report and on stderr
+        result.report["warnings"] = [*result.report.get("warnings", []), NO_CASES_WARNING]
+        print(
+            "recsys-eval: warning: no cases were evaluated (empty inputs, or nothing "
+            "joined or fell in the time window); every metric reads 0",
+            file=sys.stderr,
+        )
     if config.artifacts.manifest_uri:
         _attach_provenance(result.report, config.artifacts.manifest_uri)
     _write(Path(args.output), RENDERERS[args.output_format](result.report))

@@ -577,3 +577,26 @@ def test_validate_names_bad_unicode_accurately(
     assert f"{path}:1: invalid UTF-8: byte 0xff at byte 85\n" in err
     assert f"{path}:2: lone surrogate escape \\udc00 at byte 85 (not a Unicode character)" in err
     assert "surrogates not allowed" not in err
+
+
+@pytest.mark.parametrize("mode", ["offline", "experiment"])
+def test_an_empty_exposures_file_warns(
+    mode: str, tmp_path: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No exposures, no cases: the report (exit 0 as before) says so, and so does stderr."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    dataset = write_dataset(
+        tmp_path,
+        exposures=empty,
+        outcomes=TINY / "outcomes.jsonl",
+        assignments=TINY / "assignments.jsonl",
+    )
+    code, report = run_cli(dataset, FIXTURES / f"{mode}.golden.yaml")
+    assert code == 0 and report is not None
+    assert report["summary"]["cases_evaluated"] == 0
+    assert report["warnings"] == ["no_cases_evaluated"]
+    assert capsys.readouterr().err == (
+        "recsys-eval: warning: no cases were evaluated (empty inputs, or nothing joined or "
+        "fell in the time window); every metric reads 0\n"
+    )
