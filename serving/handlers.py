@@ -199,7 +199,8 @@ async def similar_items(request: web.Request) -> web.StreamResponse:
     tenant = request[PRINCIPAL].tenant
     req = parse_similar(await _body(request))
     k, limited = limit_k(request.app[TENANTS].state(tenant).config, req.k, req.warnings)
-    req = replace(req, k=k, warnings=limited)
+    if k != req.k:
+        req = replace(req, k=k, warnings=limited)
     items, warnings = similar(req, tenant, deps.covisitation, deps.catalog)
     algo = deps.settings.algo_version
     doc = {
