@@ -16,14 +16,10 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
-
 from schemas.codec import AvroCodec
-from schemas.errors import ContractError, InputError
-from schemas.highwater import fetch_highwaters
+from schemas.errors import BrokerError, ContractError, InputError
 from schemas.registry import open_registry
+from schemas.topic_read import read_to_end
 
 T = TypeVar("T")
 
@@ -32,57 +28,20 @@ async def read_topic(
     bootstrap: str, topic: str, registry_url: str | None = None, timeout_s: float = 60.0
 ) -> tuple[list[tuple[int, int, dict[str, Any]]], int]:
     """(partition, offset, JSON document) of every decodable record, and the skip count."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="recsys-eval")
     try:
-        await admin.start()
-        if topic not in set(await admin.list_topics()):
-            raise InputError(f"kafka topic {topic!r} does not exist on {bootstrap}")
-        described = await admin.describe_topics([topic])
-    except KafkaError as exc:
-        raise InputError(f"cannot read kafka topic {topic!r} on {bootstrap}: {exc}") from exc
-    finally:
-        await admin.close()
-    tps = [TopicPartition(topic, p["partition"]) for d in described for p in d["partitions"]]
-    ends = await fetch_highwaters(bootstrap, tps)
+        records = await read_to_end(bootstrap, topic, client_id="recsys-eval",
+                                    timeout_s=timeout_s)
+    except BrokerError as exc:
+        raise InputError(str(exc)) from exc
     codec = AvroCodec(await open_registry(registry_url))
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        client_id="recsys-eval",
-    )
     out: list[tuple[int, int, dict[str, Any]]] = []
     skipped = 0
-    await consumer.start()
-    try:
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        todo = {tp for tp in tps if ends[tp] > 0}
-        for tp in tps:
-            if tp not in todo:
-                consumer.pause(tp)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while todo:
-            if loop.time() > deadline:
-                raise InputError(f"kafka topic {topic!r}: not read to its end in {timeout_s}s")
-            batch = await consumer.getmany(*todo, timeout_ms=500, max_records=10_000)
-            for tp, records in batch.items():
-                for r in records:
-                    if r.offset >= ends[tp]:
-                        continue
-                    try:
-                        event = await codec.decode_async(r.value or b"")
-                        out.append((tp.partition, r.offset, event.to_json()))
-                    except ContractError:
-                        skipped += 1
-            for tp in list(todo):
-                if await consumer.position(tp) >= ends[tp]:
-                    todo.discard(tp)
-                    consumer.pause(tp)
-    finally:
-        await consumer.stop()
-    out.sort(key=lambda r: (r[0], r[1]))
+    for r in records:
+        try:
+            event = await codec.decode_async(r.value or b"")
+            out.append((r.partition, r.offset, event.to_json()))
+        except ContractError:
+            skipped += 1
     return out, skipped
 
 
