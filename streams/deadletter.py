@@ -13,6 +13,7 @@ Connect uses, so any Kafka tool can inspect and re-drive it:
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,7 +52,7 @@ class DeadLetter:
 
 
 def parse_headers(headers: Sequence[tuple[str, bytes]] | None) -> dict[str, str]:
-    """Headers of a dead-letter record as text (for `recsys dlq` and tests)."""
+    """Headers of a dead-letter record as text (for ``recsys dead-letters`` and tests)."""
     return {
         k: v.decode(errors="replace") for k, v in (headers or ()) if k.startswith("recsys.dlq.")
     }
@@ -79,3 +80,33 @@ async def decode_or_dead_letter(
         except ContractError as exc:
             reason = str(exc) or type(exc).__name__
     return DeadLetter(key, value, reason, topic, partition, offset, schema)
+
+
+def listing(key: bytes | None, value: bytes | None,
+            headers: Sequence[tuple[str, bytes]] | None) -> dict[str, object]:
+    """One dead-letter record as a JSON document (``recsys dead-letters``): where it came
+    from, why, and its key and value as text when they are UTF-8, else base64."""
+    meta = parse_headers(headers)
+    doc: dict[str, object] = {
+        "topic": meta.get(TOPIC, ""),
+        "partition": _int(meta.get(PARTITION)),
+        "offset": _int(meta.get(OFFSET)),
+        "schema": meta.get(SCHEMA, ""),
+        "reason": meta.get(REASON, ""),
+    }
+    for name, raw in (("key", key), ("value", value)):
+        if raw is None:
+            doc[name] = None
+            continue
+        try:
+            doc[name] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            doc[f"{name}_base64"] = base64.b64encode(raw).decode("ascii")
+    return doc
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
