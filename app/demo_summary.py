@@ -56,6 +56,9 @@ def _srm(experiment: dict[str, Any]) -> str:
     p = srm.get("p_value")
     if p is None:
         return "SRM n/a"
+    n, needed = (srm.get("global") or {}).get("sample_size"), srm.get("min_sample")
+    if isinstance(n, int) and isinstance(needed, int) and n < needed:
+        return f"SRM n/a ({n} of {needed} assignments)"  # too few to test
     return f"SRM {'ALARM' if srm.get('alarm') else 'ok'} (p={float(p):.3f})"
 
 

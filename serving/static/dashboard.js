@@ -253,8 +253,12 @@
   function renderExperiment(entry) {
     const { doc, node, svg } = entry;
     const srm = doc.srm || {};
-    const srmBadge = el("span", { class: "badge " + (srm.alarm ? "bad" : "ok"), "data-srm": srm.alarm ? "alarm" : "ok" },
-      srm.alarm ? `SRM alarm p=${pval(srm.p_value)}` : `SRM ok p=${pval(srm.p_value)}`);
+    const srmN = (srm.global || {}).sample_size;
+    const srmFew = typeof srmN === "number" && typeof srm.min_sample === "number" && srmN < srm.min_sample;
+    const srmBadge = srmFew
+      ? el("span", { class: "badge", "data-srm": "n/a" }, `SRM n/a (${srmN} of ${srm.min_sample} assignments)`)
+      : el("span", { class: "badge " + (srm.alarm ? "bad" : "ok"), "data-srm": srm.alarm ? "alarm" : "ok" },
+        srm.alarm ? `SRM alarm p=${pval(srm.p_value)}` : `SRM ok p=${pval(srm.p_value)}`);
     const guards = (doc.guardrails || {}).per_variant || [];
     const failing = guards.filter((g) => g.pass_empty_rate === false || g.pass_error_rate === false || g.pass_latency === false);
     const guardBadge = el("span", { class: "badge " + (failing.length ? "bad" : "ok"), "data-guardrails": failing.length ? "fail" : "pass" },

@@ -98,7 +98,8 @@ class GrowingLiveSource:
                               "adjusted_p_value": 0.024, "correction": "holm",
                               "significant": True, "primary": True}],
             "srm": {"chi2": 2.1, "p_value": 0.147, "alarm": False, "observed": observed,
-                    "expected_share": {v: s for v, _, s in VARIANTS}},
+                    "expected_share": {v: s for v, _, s in VARIANTS}, "min_sample": 100,
+                    "global": {"sample_size": sum(observed.values())}},
         }
 
 

@@ -43,3 +43,14 @@ def test_line_before_any_experiment_data_and_with_an_srm_alarm() -> None:
     alarm = {"variants": [], "srm": {"p_value": 0.0001, "alarm": True}}
     line = summary_line(0.0, 1.0, overview, alarm, Rate())
     assert line.endswith("no arms yet | SRM ALARM (p=0.000)")
+
+
+def test_srm_is_not_judged_below_its_minimum_sample() -> None:
+    overview = {"totals": {}}
+    few = {"variants": [], "srm": {"p_value": 0.83, "alarm": False, "min_sample": 100,
+                                   "global": {"sample_size": 38}}}
+    assert summary_line(0.0, 1.0, overview, few, Rate()).endswith(
+        "SRM n/a (38 of 100 assignments)")
+    enough = {"variants": [], "srm": {"p_value": 0.83, "alarm": False, "min_sample": 100,
+                                      "global": {"sample_size": 100}}}
+    assert summary_line(0.0, 1.0, overview, enough, Rate()).endswith("SRM ok (p=0.830)")
