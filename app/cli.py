@@ -337,15 +337,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{key}={value}")
             return 0
         if args.command == "up":
+            from app import lifecycle
             from app.runtime import run_until_signal
 
             if not args.demo:
-                asyncio.run(run_until_signal(settings))
+                lifecycle.run(run_until_signal(settings))
                 return 0
             from app.demo import DemoOptions, demo_settings, run_demo
 
             options = DemoOptions(rate=args.rate, seed=args.seed, duration_s=args.duration)
-            asyncio.run(
+            lifecycle.run(
                 run_until_signal(
                     demo_settings(settings), beside=lambda running: run_demo(running, options)
                 )
@@ -368,9 +369,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(run_serving_until_signal(settings))
             return 0
         if args.command == "worker":
+            from app import lifecycle
             from app.runtime import run_worker_until_signal
 
-            asyncio.run(run_worker_until_signal(settings))
+            lifecycle.run(run_worker_until_signal(settings))
             return 0
     except RecsysError as exc:
         print(f"recsys: error: {exc}", file=sys.stderr)

@@ -30,6 +30,9 @@ class FaustCountsView:
         return [ItemCounts(item, shown, engaged) for item, (shown, engaged) in merged.items()]
 
     def ready(self) -> bool:
+        """Tables recovered, and the worker has not crashed (its tables no longer move)."""
+        if self.app.crashed:
+            return False
         # faust's TableManager has .recovery at run time; its type stub does not say so
         recovery = self.app.tables.recovery  # type: ignore[attr-defined]
         return bool(recovery.completed.is_set())

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -20,6 +19,14 @@ from aiohttp import web
 from app.broker import EmbeddedBroker
 from app.faust_app import make_faust_app
 from app.kafka_admin import AdminProbe, ensure_topics
+from app.lifecycle import (
+    WorkerCrashedError,
+    arm_deadline,
+    bounded,
+    stop_on_signals,
+    watch,
+    worker_failure,
+)
 from app.live_views import FaustCountsView, ShownBackfill
 from app.serve import ServingParts, build_serving_app, key_ring
 from app.settings import Settings
@@ -110,19 +117,27 @@ async def start_stack(settings: Settings) -> Running:
 
 
 async def stop_stack(running: Running) -> None:
-    """Stop server, worker and broker (by PID), each bounded in time."""
+    """Stop server, worker and broker (by PID), each step bounded in time and none able
+    to skip the next (``app.lifecycle.bounded``)."""
     started = time.monotonic()
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(running.runner.cleanup(), 2.0)
-    with contextlib.suppress(Exception):
-        await running.probe.close()
-    try:
-        await asyncio.wait_for(running.faust_app.stop(), STOP_BUDGET_S - 3)  # type: ignore[attr-defined]
-    except Exception:  # a worker that will not stop must not keep the broker alive
-        log.warning("worker did not stop cleanly", exc_info=True)
+    await bounded("HTTP server cleanup", running.runner.cleanup(), 2.0)
+    await bounded("broker probe close", running.probe.close(), 1.0)
+    # a worker that will not stop must not keep the broker alive
+    await stop_worker(running.faust_app, STOP_BUDGET_S - 3)
     if running.broker is not None:
         await asyncio.to_thread(running.broker.stop, 2.0)
     log.info("stopped in %.1fs", time.monotonic() - started)
+
+
+async def stop_worker(fapp: Any, timeout_s: float) -> None:
+    """Stop the Faust app within ``timeout_s``. A crashed app's ``stop()`` fails at its
+    first step (its consumer thread's loop is closed) and skips the rest, so its
+    producer is then stopped directly, not left for the collector to complain about."""
+    started = time.monotonic()
+    if await bounded("worker stop", fapp.stop(), timeout_s) or not fapp.crashed:
+        return
+    left = max(0.5, timeout_s - (time.monotonic() - started))
+    await bounded("crashed worker's producer stop", fapp.producer.stop(), left)
 
 
 async def run_until_signal(
@@ -135,11 +150,12 @@ async def run_until_signal(
 
     ``beside`` runs as a task next to the stack (the demo's simulator); when it ends the
     stack keeps running until the signal, and it is cancelled on the signal.
+
+    A worker that crashes while running stops the whole stack (server and broker too)
+    and raises ``WorkerCrashedError``: serving on from tables that no longer move would
+    hide the failure, and a process supervisor restarts a process that exited.
     """
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     running = await start_stack(settings)
     if banner:
         where = "embedded broker" if running.broker else "Kafka"
@@ -152,15 +168,25 @@ async def run_until_signal(
     task: asyncio.Task[object] | None = None
     if beside is not None:
         task = asyncio.create_task(beside(running))
+    failure: str | None = None
     try:
-        await stop.wait()
+        failure = await watch(stop, [worker_failure(running.faust_app)])
     finally:
+        arm_deadline()
+        if failure is not None:
+            log.error("%s; stopping the server and the broker", failure)
         print("recsys up: stopping…", flush=True)
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, 3.0)
+            await bounded("demo traffic", _settled(task), 3.0)
         await stop_stack(running)
+    if failure is not None:
+        raise WorkerCrashedError(f"{failure}; stopped everything")
+
+
+async def _settled(task: asyncio.Task[object]) -> None:
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
 
 
 async def start_worker(settings: Settings) -> tuple[Any, StreamTables]:
@@ -177,16 +203,20 @@ async def start_worker(settings: Settings) -> tuple[Any, StreamTables]:
 
 
 async def run_worker_until_signal(settings: Settings) -> None:
-    """``recsys worker``: one stream worker until SIGINT/SIGTERM."""
+    """``recsys worker``: one stream worker until SIGINT/SIGTERM, or until it crashes
+    (``WorkerCrashedError``, so the CLI exits 1 and a supervisor restarts it)."""
     if settings.embedded_broker:
         raise ConfigError("recsys worker needs RECSYS_KAFKA_BOOTSTRAP (a running broker)")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     fapp, _ = await start_worker(settings)
     print(f"recsys worker: {settings.app_id} on {settings.bootstrap}", flush=True)
+    failure: str | None = None
     try:
-        await stop.wait()
+        failure = await watch(stop, [worker_failure(fapp)])
     finally:
-        await asyncio.wait_for(fapp.stop(), STOP_BUDGET_S)
+        arm_deadline()
+        if failure is not None:
+            log.error("%s; stopping", failure)
+        await stop_worker(fapp, STOP_BUDGET_S)
+    if failure is not None:
+        raise WorkerCrashedError(failure)

@@ -1,0 +1,69 @@
+"""How `recsys up` and `recsys worker` end: on a worker crash, on signals, on bad input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from app.broker import EmbeddedBroker, free_port, port_in_use
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECSYS_", "KAFKA_"))}
+    env["RECSYS_DATA_DIR"] = str(tmp_path / "var")
+    env["RECSYS_PARTITIONS"] = "2"
+    env.update(extra)
+    return env
+
+
+def _run(module: str, *args: str, env: dict[str, str], timeout: float = 60):
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return done, time.monotonic() - started
+
+
+def _error_lines(stderr: str) -> list[str]:
+    """The ``recsys: error:`` lines. (Faust logs the crash with its traceback, and
+    objects of the crashed worker may still complain when collected at exit: the
+    error line is not always the last.)"""
+    return [line for line in stderr.splitlines() if line.startswith("recsys: error:")]
+
+
+def test_up_exits_1_and_stops_everything_when_its_worker_crashes(tmp_path: Path):
+    http_port, kafka_port = free_port(), free_port()
+    done, took = _run(
+        "tests.integration.crashing_cli",
+        "up", "--port", str(http_port), "--kafka-port", str(kafka_port),
+        env=_env(tmp_path),
+    )
+    assert done.returncode == 1, done.stderr
+    # started in a few seconds, crashed 3 s later; stopping is bounded by 10 s
+    assert took < 30, f"took {took:.1f}s"
+    assert _error_lines(done.stderr) == [
+        "recsys: error: the stream worker crashed (RuntimeError: injected crash); "
+        "stopped everything"
+    ]
+    assert "WorkerCrashedError" not in done.stderr  # reported, not raised as a traceback
+    assert "recsys up: stopping" in done.stdout
+    assert not port_in_use("127.0.0.1", kafka_port), "embedded broker still listening"
+    assert not port_in_use("127.0.0.1", http_port)
+
+
+def test_worker_exits_1_naming_the_crash_reason(tmp_path: Path, fresh_broker: EmbeddedBroker):
+    env = _env(tmp_path, RECSYS_KAFKA_BOOTSTRAP=fresh_broker.bootstrap, RECSYS_APP_ID="crashy")
+    done, took = _run("tests.integration.crashing_cli", "worker", env=env)
+    assert done.returncode == 1, done.stderr
+    assert took < 30, f"took {took:.1f}s"
+    assert _error_lines(done.stderr) == [
+        "recsys: error: the stream worker crashed (RuntimeError: injected crash)"
+    ]
+    assert "WorkerCrashedError" not in done.stderr
