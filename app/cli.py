@@ -7,9 +7,9 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from app.settings import Settings, load_settings
+from app.settings import MAX_PORT, Settings, load_settings
 from schemas.errors import RecsysError
 from serving.auth import ROLES
 
@@ -36,6 +36,27 @@ command-line flags override them.
 """
 
 
+def _int_in(low: int, high: int | None, what: str, hint: str = "") -> Callable[[str], int]:
+    """An argparse type: an integer in ``[low, high]``, else a message saying so."""
+
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{raw!r} is not an integer") from None
+        if value < low or (high is not None and value > high):
+            bound = f"{low}..{high}" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"{value} is not {what}: use {bound}{hint}")
+        return value
+
+    return parse
+
+
+HTTP_PORT = _int_in(0, MAX_PORT, "a port", " (0: any free port)")
+KAFKA_PORT = _int_in(1, MAX_PORT, "a port")
+PARTITIONS = _int_in(1, None, "a partition count")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recsys", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
@@ -51,11 +72,13 @@ def _parser() -> argparse.ArgumentParser:
             "Ctrl-C or SIGTERM stops everything within 10 s."
         ),
     )
-    up.add_argument("--port", type=int, help="HTTP port (env RECSYS_HTTP_PORT, default 8080)")
+    up.add_argument("--port", type=HTTP_PORT, help="HTTP port (env RECSYS_HTTP_PORT, default 8080)")
     up.add_argument(
-        "--kafka-port", type=int, help="embedded broker port (env RECSYS_KAFKA_PORT, default 9092)"
+        "--kafka-port",
+        type=KAFKA_PORT,
+        help="embedded broker port (env RECSYS_KAFKA_PORT, default 9092)",
     )
-    up.add_argument("--partitions", type=int, help="partitions per event topic (default 8)")
+    up.add_argument("--partitions", type=PARTITIONS, help="partitions per event topic (default 8)")
     up.add_argument(
         "--demo",
         action="store_true",
@@ -133,7 +156,7 @@ def _parser() -> argparse.ArgumentParser:
             "topics). Workers with the same RECSYS_APP_ID share the partitions."
         ),
     )
-    worker.add_argument("--partitions", type=int, help="partitions per topic (default 8)")
+    worker.add_argument("--partitions", type=PARTITIONS, help="partitions per topic (default 8)")
 
     serve = sub.add_parser(
         "serve",
@@ -144,7 +167,9 @@ def _parser() -> argparse.ArgumentParser:
             "(RECSYS_KAFKA_BOOTSTRAP). Start as many replicas as you like."
         ),
     )
-    serve.add_argument("--port", type=int, help="HTTP port (env RECSYS_HTTP_PORT, default 8080)")
+    serve.add_argument(
+        "--port", type=HTTP_PORT, help="HTTP port (env RECSYS_HTTP_PORT, default 8080)"
+    )
 
     _keys_parser(sub)
     sub.add_parser("settings", help="print the effective settings, secrets masked")

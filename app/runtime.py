@@ -75,9 +75,16 @@ def live_config(settings: Settings) -> LiveConfig:
 
 
 async def start_stack(settings: Settings) -> Running:
-    """Start everything ``recsys up`` runs and return once the HTTP port listens."""
+    """Start everything ``recsys up`` runs and return once the HTTP port listens.
+
+    If any step fails (or the start is cancelled), what was started is stopped again,
+    in bounded steps, before the error propagates: the runner, the Faust app, the broker.
+    """
     keys = key_ring(settings)  # a bad API-key setup fails before anything starts
     broker = None
+    fapp: Any = None
+    worker_starting = False
+    runner: web.AppRunner | None = None
     if settings.embedded_broker:
         broker = EmbeddedBroker(settings.kafka_port, log_file=settings.data_dir / "broker.log")
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -95,6 +102,7 @@ async def start_stack(settings: Settings) -> Running:
         )
         live = live_config(settings)
         register_live_agents(fapp, codec, partitions=settings.partitions, config=live)
+        worker_starting = True  # a start that fails half-way leaves threads to stop
         await fapp.start()
         probe = AdminProbe(settings.bootstrap)
         counts = FaustCountsView(fapp, tables)
@@ -106,14 +114,30 @@ async def start_stack(settings: Settings) -> Running:
         )
         runner = web.AppRunner(serving.app)
         await runner.setup()
-        site = web.TCPSite(runner, settings.http_host, settings.http_port)
-        await site.start()
-        port = runner.addresses[0][1] if runner.addresses else settings.http_port
+        port = await _listen(runner, settings.http_host, settings.http_port)
     except BaseException:
+        log.info("start failed; stopping what was started")
+        if runner is not None:
+            await bounded("HTTP server cleanup", runner.cleanup(), 2.0)
+        if worker_starting:
+            await stop_worker(fapp, STOP_BUDGET_S - 3)
         if broker is not None:
-            broker.stop()
+            await asyncio.to_thread(broker.stop, 2.0)
         raise
-    return Running(settings, broker, fapp, runner, probe, int(port), tables, serving)
+    return Running(settings, broker, fapp, runner, probe, port, tables, serving)
+
+
+async def _listen(runner: web.AppRunner, host: str, port: int) -> int:
+    """Listen on ``host:port`` (0: any free port); the port listened on."""
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another port with "
+            "--port (or RECSYS_HTTP_PORT)"
+        ) from exc
+    return int(runner.addresses[0][1]) if runner.addresses else port
 
 
 async def stop_stack(running: Running) -> None:

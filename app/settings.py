@@ -87,7 +87,13 @@ class Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+MAX_PORT = 65_535
+
+
+def _int(
+    env: Mapping[str, str], name: str, default: int, *, minimum: int = 0,
+    maximum: int | None = None,
+) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -97,6 +103,8 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -
         raise ConfigError(f"{name}={raw!r} is not an integer") from exc
     if value < minimum:
         raise ConfigError(f"{name}={value} must be >= {minimum}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name}={value} must be <= {maximum}")
     return value
 
 
@@ -132,9 +140,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"RECSYS_STORE={store!r}: use memory:// or rocksdb://")
     return Settings(
         kafka_bootstrap=bootstrap,
-        kafka_port=_int(env, "RECSYS_KAFKA_PORT", 9092, minimum=1),
+        kafka_port=_int(env, "RECSYS_KAFKA_PORT", 9092, minimum=1, maximum=MAX_PORT),
         http_host=env.get("RECSYS_HTTP_HOST", "127.0.0.1"),
-        http_port=_int(env, "RECSYS_HTTP_PORT", 8080, minimum=0),
+        # 0: any free port (the banner says which)
+        http_port=_int(env, "RECSYS_HTTP_PORT", 8080, minimum=0, maximum=MAX_PORT),
         partitions=_int(env, "RECSYS_PARTITIONS", 8, minimum=1),
         replication_factor=_int(env, "RECSYS_REPLICATION_FACTOR", 1, minimum=1),
         half_life_days=_float(env, "RECSYS_HALF_LIFE_DAYS", 7.0),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -67,3 +68,22 @@ def test_worker_exits_1_naming_the_crash_reason(tmp_path: Path, fresh_broker: Em
         "recsys: error: the stream worker crashed (RuntimeError: injected crash)"
     ]
     assert "WorkerCrashedError" not in done.stderr
+
+
+def test_up_with_a_taken_http_port_says_so_and_stops_what_it_started(tmp_path: Path):
+    kafka_port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        http_port = taken.getsockname()[1]
+        done, took = _run(
+            "app.cli", "up", "--port", str(http_port), "--kafka-port", str(kafka_port),
+            env=_env(tmp_path),
+        )
+    assert done.returncode == 1, done.stderr
+    assert took < 30, f"took {took:.1f}s"
+    [error] = _error_lines(done.stderr)
+    assert error.startswith(f"recsys: error: cannot listen on 127.0.0.1:{http_port}: ")
+    assert error.endswith("pick another port with --port (or RECSYS_HTTP_PORT)")
+    assert "Traceback" not in done.stderr
+    assert not port_in_use("127.0.0.1", kafka_port), "embedded broker still listening"

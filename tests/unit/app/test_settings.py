@@ -45,6 +45,10 @@ def test_secrets_are_masked_when_printed():
     [
         ({"RECSYS_HTTP_PORT": "eighty"}, r"RECSYS_HTTP_PORT='eighty' is not an integer"),
         ({"RECSYS_PARTITIONS": "0"}, r"RECSYS_PARTITIONS=0 must be >= 1"),
+        ({"RECSYS_HTTP_PORT": "99999"}, r"RECSYS_HTTP_PORT=99999 must be <= 65535"),
+        ({"RECSYS_HTTP_PORT": "-1"}, r"RECSYS_HTTP_PORT=-1 must be >= 0"),
+        ({"RECSYS_KAFKA_PORT": "0"}, r"RECSYS_KAFKA_PORT=0 must be >= 1"),
+        ({"RECSYS_KAFKA_PORT": "65536"}, r"RECSYS_KAFKA_PORT=65536 must be <= 65535"),
         ({"RECSYS_HALF_LIFE_DAYS": "-1"}, r"must be > 0"),
         ({"RECSYS_STORE": "redis://"}, r"memory:// or rocksdb://"),
         ({"RECSYS_GC_REFREEZE_S": "hourly"}, r"RECSYS_GC_REFREEZE_S='hourly' is not a number"),
