@@ -104,6 +104,11 @@ class EmbeddedBroker:
         """True while the broker process runs."""
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def returncode(self) -> int | None:
+        """The exit code of a broker process that ended by itself (not by ``stop``)."""
+        return self._proc.poll() if self._proc is not None else None
+
     def stop(self, timeout_s: float = 5.0) -> None:
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:

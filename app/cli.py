@@ -343,12 +343,24 @@ def _keys(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+LONG_RUNNING = frozenset({"up", "worker", "serve"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    code = _run(parser, args)
+    if args.command in LONG_RUNNING:
+        from app.lifecycle import exit_if_held
+
+        exit_if_held(code)
+    return code
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         settings = _apply_flags(load_settings(), args)
         _configure_logging(settings.log_level)

@@ -30,7 +30,8 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
-from schemas.errors import RecsysError
+from app.broker import EmbeddedBroker
+from schemas.errors import BrokerError, RecsysError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,8 +42,8 @@ LEFTOVER_S = 1.0
 """How long ``run`` waits for tasks still pending after the main coroutine ended."""
 FORCED_EXIT_CODE = 1
 
-Check = Callable[[], str | None]
-"""A health check of a running process: ``None`` while fine, else why it must stop."""
+Check = Callable[[], RecsysError | None]
+"""A health check of a running process: ``None`` while fine, else the error it stops on."""
 
 
 class WorkerCrashedError(RecsysError):
@@ -125,8 +126,8 @@ async def first_or_stop(work: Awaitable[T], stop: asyncio.Event) -> T | None:
 
 async def watch(
     stop: asyncio.Event, checks: Sequence[Check], interval_s: float = 0.5
-) -> str | None:
-    """Wait until ``stop`` is set (``None``) or a check reports a failure (its reason)."""
+) -> RecsysError | None:
+    """Wait until ``stop`` is set (``None``) or a check reports a failure (its error)."""
     while not stop.is_set():
         for check in checks:
             reason = check()
@@ -140,12 +141,25 @@ async def watch(
 def worker_failure(fapp: Any) -> Check:
     """A check that reports a crashed Faust app, naming its crash reason."""
 
-    def check() -> str | None:
+    def check() -> RecsysError | None:
         if not getattr(fapp, "crashed", False):
             return None
         reason = getattr(fapp, "crash_reason", None)
         why = f"{type(reason).__name__}: {reason}" if reason is not None else "unknown reason"
-        return f"the stream worker crashed ({why})"
+        return WorkerCrashedError(f"the stream worker crashed ({why})")
+
+    return check
+
+
+def broker_failure(broker: EmbeddedBroker) -> Check:
+    """A check that reports the embedded broker's process gone (polled by its PID)."""
+    pid = broker.pid
+
+    def check() -> RecsysError | None:
+        code = broker.returncode
+        if code is None:
+            return None
+        return BrokerError(f"the embedded broker (pid {pid}) exited with code {code}")
 
     return check
 
@@ -172,6 +186,31 @@ async def bounded(what: str, step: Coroutine[Any, Any, object], timeout_s: float
         log.debug("%s failed", what, exc_info=exc)
         return False
     return True
+
+
+def exit_if_held(code: int) -> None:
+    """End the process now with ``code`` if a non-daemon thread would keep it alive.
+
+    After an unclean stop (a worker whose ``stop()`` was left behind) Faust's consumer
+    thread, not a daemon thread, still runs, and the interpreter would wait for it at
+    exit until the stop deadline; the outcome is known already, so say so and go.
+    """
+    held = [
+        t.name
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and not t.daemon and t.is_alive()
+    ]
+    if not held:
+        return
+    log.warning(
+        "%d thread(s) still running after the stop (%s); exiting without waiting for them",
+        len(held), ", ".join(held),
+    )
+    logging.shutdown()
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
 
 
 def run(main: Coroutine[Any, Any, T], *, leftover_s: float = LEFTOVER_S) -> T:

@@ -20,9 +20,9 @@ from app.broker import EmbeddedBroker
 from app.faust_app import make_faust_app
 from app.kafka_admin import AdminProbe, ensure_topics
 from app.lifecycle import (
-    WorkerCrashedError,
     arm_deadline,
     bounded,
+    broker_failure,
     stop_on_signals,
     watch,
     worker_failure,
@@ -31,7 +31,7 @@ from app.live_views import FaustCountsView, ShownBackfill
 from app.serve import ServingParts, build_serving_app, key_ring
 from app.settings import Settings
 from schemas.codec import AvroCodec
-from schemas.errors import ConfigError
+from schemas.errors import ConfigError, RecsysError
 from schemas.registry import open_registry
 from streams.agents import StreamTables, register_agents
 from streams.live.config import LiveConfig, live_config_from
@@ -192,20 +192,23 @@ async def run_until_signal(
     task: asyncio.Task[object] | None = None
     if beside is not None:
         task = asyncio.create_task(beside(running))
-    failure: str | None = None
+    checks = [worker_failure(running.faust_app)]
+    if running.broker is not None:
+        checks.append(broker_failure(running.broker))
+    failure: RecsysError | None = None
     try:
-        failure = await watch(stop, [worker_failure(running.faust_app)])
+        failure = await watch(stop, checks)
     finally:
         arm_deadline()
         if failure is not None:
-            log.error("%s; stopping the server and the broker", failure)
+            log.error("%s; stopping everything", failure)
         print("recsys up: stopping…", flush=True)
         if task is not None:
             task.cancel()
             await bounded("demo traffic", _settled(task), 3.0)
         await stop_stack(running)
     if failure is not None:
-        raise WorkerCrashedError(f"{failure}; stopped everything")
+        raise type(failure)(f"{failure}; stopped everything")
 
 
 async def _settled(task: asyncio.Task[object]) -> None:
@@ -234,7 +237,7 @@ async def run_worker_until_signal(settings: Settings) -> None:
     stop = stop_on_signals()
     fapp, _ = await start_worker(settings)
     print(f"recsys worker: {settings.app_id} on {settings.bootstrap}", flush=True)
-    failure: str | None = None
+    failure: RecsysError | None = None
     try:
         failure = await watch(stop, [worker_failure(fapp)])
     finally:
@@ -243,4 +246,4 @@ async def run_worker_until_signal(settings: Settings) -> None:
             log.error("%s; stopping", failure)
         await stop_worker(fapp, STOP_BUDGET_S)
     if failure is not None:
-        raise WorkerCrashedError(failure)
+        raise failure

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -87,3 +88,58 @@ def test_up_with_a_taken_http_port_says_so_and_stops_what_it_started(tmp_path: P
     assert error.endswith("pick another port with --port (or RECSYS_HTTP_PORT)")
     assert "Traceback" not in done.stderr
     assert not port_in_use("127.0.0.1", kafka_port), "embedded broker still listening"
+
+
+def _start_up(tmp_path: Path, http_port: int, kafka_port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "up", "--port", str(http_port),
+         "--kafka-port", str(kafka_port)],
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_listening(proc: subprocess.Popen[str], port: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not port_in_use("127.0.0.1", port):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "recsys up never listened"
+        time.sleep(0.2)
+
+
+def _broker_pid(kafka_port: int) -> int:
+    """The PID of the broker listening on ``kafka_port`` (its command line names it)."""
+    needle = f"tcp://127.0.0.1:{kafka_port}"
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if "broker" in cmdline and needle in cmdline:
+                return int(entry.name)
+    raise AssertionError(f"no broker process on {needle}")
+
+
+def test_up_exits_1_when_its_embedded_broker_dies(tmp_path: Path):
+    http_port, kafka_port = free_port(), free_port()
+    up = _start_up(tmp_path, http_port, kafka_port)
+    try:
+        _wait_listening(up, http_port)
+        pid = _broker_pid(kafka_port)
+        os.kill(pid, signal.SIGKILL)
+        killed = time.monotonic()
+        _, stderr = up.communicate(timeout=30)
+        took = time.monotonic() - killed
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.communicate()
+    assert up.returncode == 1, stderr
+    assert took < 12, f"took {took:.1f}s"  # noticed within 0.5 s, stopped within 10 s
+    assert _error_lines(stderr) == [
+        f"recsys: error: the embedded broker (pid {pid}) exited with code -9; stopped everything"
+    ]
+    assert not port_in_use("127.0.0.1", http_port)

@@ -9,26 +9,29 @@ import time
 from types import SimpleNamespace
 
 from app import lifecycle
-from app.lifecycle import bounded, watch, worker_failure
+from app.lifecycle import WorkerCrashedError, bounded, broker_failure, watch, worker_failure
 from app.live_views import FaustCountsView
+from schemas.errors import BrokerError, RecsysError
 
 
 def test_watch_returns_the_first_failure_reported() -> None:
     calls = {"n": 0}
 
-    def flaky() -> str | None:
-        calls["n"] += 1
-        return "broken" if calls["n"] >= 3 else None
+    broken = BrokerError("broken")
 
-    async def go() -> str | None:
+    def flaky() -> RecsysError | None:
+        calls["n"] += 1
+        return broken if calls["n"] >= 3 else None
+
+    async def go() -> RecsysError | None:
         return await watch(asyncio.Event(), [lambda: None, flaky], interval_s=0.01)
 
-    assert asyncio.run(go()) == "broken"
+    assert asyncio.run(go()) is broken
     assert calls["n"] == 3
 
 
 def test_watch_returns_none_when_asked_to_stop() -> None:
-    async def go() -> str | None:
+    async def go() -> RecsysError | None:
         stop = asyncio.Event()
         asyncio.get_running_loop().call_later(0.05, stop.set)
         return await watch(stop, [lambda: None], interval_s=10.0)
@@ -43,7 +46,19 @@ def test_a_crashed_worker_is_reported_with_its_reason() -> None:
     check = worker_failure(fapp)
     assert check() is None
     fapp.crashed, fapp.crash_reason = True, RuntimeError("tombstone")
-    assert check() == "the stream worker crashed (RuntimeError: tombstone)"
+    error = check()
+    assert isinstance(error, WorkerCrashedError)
+    assert str(error) == "the stream worker crashed (RuntimeError: tombstone)"
+
+
+def test_an_embedded_broker_that_exited_is_reported_with_its_pid_and_code() -> None:
+    broker = SimpleNamespace(pid=4242, returncode=None)
+    check = broker_failure(broker)  # type: ignore[arg-type]
+    assert check() is None
+    broker.returncode = -9
+    error = check()
+    assert isinstance(error, BrokerError)
+    assert str(error) == "the embedded broker (pid 4242) exited with code -9"
 
 
 def test_a_crashed_worker_is_not_ready_even_with_its_tables_recovered() -> None:
@@ -117,3 +132,23 @@ def test_the_deadline_ends_a_process_that_a_non_daemon_thread_holds() -> None:
     assert done.returncode == 1
     assert "recsys: error: still running" in done.stderr
     assert "exiting now without a clean shutdown" in done.stderr
+
+
+HELD_SCRIPT = """
+import threading, time
+from app import lifecycle
+threading.Thread(target=time.sleep, args=(60,), name="faust-like").start()
+lifecycle.exit_if_held(3)
+print("not reached")
+"""
+
+
+def test_a_process_held_by_a_non_daemon_thread_exits_with_its_code_at_once() -> None:
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", HELD_SCRIPT], capture_output=True, text=True, timeout=30
+    )
+    assert time.monotonic() - started < 10
+    assert done.returncode == 3
+    assert "not reached" not in done.stdout
+    assert "1 thread(s) still running after the stop (faust-like)" in done.stderr
