@@ -18,6 +18,25 @@ from schemas.follow import FETCH_MAX_WAIT_MS
 SECRET_FIELDS = frozenset({"user_id_salt", "api_key_secret"})
 
 
+def mask_url_password(value: str) -> str:
+    """``value`` with the password of each URL's userinfo replaced by ``***``
+    (``http://u:pw@reg:8081`` → ``http://u:***@reg:8081``); anything else unchanged.
+    Comma-separated lists (bootstrap servers) are masked item by item."""
+    return ",".join(_mask_one(part) for part in value.split(","))
+
+
+def _mask_one(value: str) -> str:
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        return value
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at or ":" not in userinfo:
+        return value
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}{slash}{path}"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about one RecSys Stream process."""
@@ -68,11 +87,14 @@ class Settings:
             if f.name in SECRET_FIELDS and value:
                 out[f.name] = "***"
             else:
-                out[f.name] = "" if value is None else str(value)
+                out[f.name] = "" if value is None else mask_url_password(str(value))
         return out
 
     def __str__(self) -> str:
         return " ".join(f"{k}={v}" for k, v in self.masked().items())
+
+    def __repr__(self) -> str:  # masked too: settings end up in logs and tracebacks
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in self.masked().items()) + ")"
 
     @property
     def bootstrap(self) -> str:

@@ -79,3 +79,21 @@ def test_a_worker_s_collector_threshold_sets_the_young_generation_only():
         assert gc.get_threshold() == (50_000, 11, 12)
     finally:
         gc.set_threshold(*before)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://u:pw@reg:8081", "http://u:***@reg:8081"),
+        ("https://svc:p%40ss:w@reg.example/sr/v1", "https://svc:***@reg.example/sr/v1"),
+        ("http://token@reg:8081", "http://token@reg:8081"),  # no password in it
+        ("http://reg:8081/path@x", "http://reg:8081/path@x"),  # '@' in the path only
+        ("http://reg:8081", "http://reg:8081"),
+    ],
+)
+def test_passwords_in_urls_are_masked_when_printed(url, shown):
+    s = load_settings({"RECSYS_SCHEMA_REGISTRY_URL": url})
+    assert s.schema_registry_url == url  # the value used is untouched
+    assert s.masked()["schema_registry_url"] == shown
+    if shown != url:
+        assert url not in str(s) and url not in repr(s)
