@@ -16,6 +16,7 @@ from serving.auth import ROLES, ApiKey
 from serving.key_file import append_key, mint_key
 
 DAY_MS = 86_400_000
+MAX_EXPIRES_IN_DAYS = 36_500
 
 
 def keys_file(settings: Settings, given: str | None) -> Path:
@@ -35,8 +36,13 @@ def create_key(settings: Settings, path: Path, tenant: str, roles: Sequence[str]
                           "serving replicas hash keys with)")
     expires_at_ms = None
     if expires_in_days is not None:
-        if not expires_in_days > 0:
-            raise ConfigError(f"--expires-in-days {expires_in_days:g} must be > 0")
+        # checked before anything is written: 1e300 days wrote a record whose expiry no
+        # date can show, and the key was lost to the traceback that followed
+        if not 0 < expires_in_days <= MAX_EXPIRES_IN_DAYS:
+            raise ConfigError(
+                f"--expires-in-days {expires_in_days:g}: give a number of days > 0 and "
+                f"<= {MAX_EXPIRES_IN_DAYS:,} (100 years); omit it for a key that never expires"
+            )
         expires_at_ms = now_ms + round(expires_in_days * DAY_MS)
     raw, key = mint_key(settings.api_key_secret, tenant, roles, key_id=key_id,
                         expires_at_ms=expires_at_ms)
@@ -51,7 +57,11 @@ def _roles(key: ApiKey) -> str:
 def _expiry(key: ApiKey, now_ms: int) -> str:
     if key.expires_at_ms is None:
         return "never"
-    shown = ms_to_rfc3339(key.expires_at_ms)
+    try:
+        shown = ms_to_rfc3339(key.expires_at_ms)
+    except (OverflowError, OSError, ValueError):
+        # a record written by hand (or by an older `keys create`): list it, say what is off
+        return f"invalid (expires_at_ms={key.expires_at_ms} is no date)"
     return f"{shown} (expired)" if now_ms >= key.expires_at_ms else shown
 
 

@@ -80,7 +80,7 @@ def test_list_marks_expired_keys():
     (["keys", "create", "--tenant", "t1", "--role", "viewer"], {"RECSYS_API_KEY_SECRET": ""},
      "recsys keys create needs RECSYS_API_KEY_SECRET"),
     (["keys", "create", "--tenant", "t1", "--role", "viewer", "--expires-in-days", "0"], {},
-     "--expires-in-days 0 must be > 0"),
+     "--expires-in-days 0: give a number of days > 0"),
     (["keys", "revoke", "nope"], {}, "no key 'nope' (known: none)"),
     (["keys", "list"], {}, "no such file"),
 ])
@@ -102,3 +102,33 @@ def test_file_flag_and_bare_keys_command(tmp_path: Path, monkeypatch, capsys):
     capsys.readouterr()
     assert main(["keys"]) == 2
     assert "recsys keys create --tenant t1 --role viewer" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("days", ["1e300", "inf", "nan", "36501", "0", "-1"])
+def test_an_impossible_expiry_is_refused_before_the_file_is_written(key_env: Path, capsys, days):
+    assert main(["keys", "create", "--tenant", "t1", "--role", "viewer",
+                 "--expires-in-days", days]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("recsys: error: --expires-in-days ")
+    assert "give a number of days > 0 and <= 36,500 (100 years)" in err
+    assert not key_env.exists()
+
+
+def test_the_longest_expiry_is_accepted(key_env: Path, capsys):
+    assert main(["keys", "create", "--tenant", "t1", "--role", "viewer",
+                 "--expires-in-days", "36500"]) == 0
+    [stored] = json.loads(key_env.read_text())
+    days = (stored["expires_at_ms"] - time.time_ns() // 1_000_000) / 86_400_000
+    assert 36_499.99 < days <= 36_500
+
+
+def test_list_shows_a_record_whose_expiry_is_no_date_instead_of_crashing(key_env: Path, capsys):
+    # what `keys create --expires-in-days 1e300` wrote before it was validated
+    record = {"key_id": "huge", "key_hash": "0" * 64, "tenant": "t1", "roles": ["viewer"],
+              "expires_at_ms": 10**300, "revoked": False}
+    ok = dict(record, key_id="fine", key_hash="1" * 64, expires_at_ms=None)
+    key_env.write_text(json.dumps([record, ok]))
+    assert main(["keys", "list"]) == 0
+    out = capsys.readouterr().out
+    assert f"invalid (expires_at_ms={10**300} is no date)" in out
+    assert "fine" in out and "never" in out
