@@ -59,6 +59,11 @@ class EmbeddedBroker:
         return self._proc.pid if self._proc else None
 
     def start(self, timeout_s: float = 15.0) -> None:
+        self.launch()
+        self.wait_listening(timeout_s)
+
+    def launch(self) -> None:
+        """Start the broker process (returns at once; ``wait_listening`` waits for it)."""
         if port_in_use(self.host, self.port):
             raise BrokerError(
                 f"port {self.host}:{self.port} is already in use; pick another with "
@@ -86,15 +91,22 @@ class EmbeddedBroker:
         finally:
             if self.log_file:
                 out.close()  # type: ignore[union-attr]
+
+    def wait_listening(self, timeout_s: float = 15.0) -> None:
+        """Wait until the launched broker listens; ``BrokerError`` if it exits or is slow.
+        Safe to run in a thread while ``stop`` is called (it then reports the exit)."""
+        proc = self._proc
+        if proc is None:
+            raise BrokerError("embedded broker not launched")
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
+            if proc.poll() is not None:
                 raise BrokerError(
-                    f"embedded broker exited with code {self._proc.returncode} "
+                    f"embedded broker exited with code {proc.returncode} "
                     f"while starting on {self.bootstrap}"
                 )
             if port_in_use(self.host, self.port):
-                log.info("embedded broker pid %s listening on %s", self.pid, self.bootstrap)
+                log.info("embedded broker pid %s listening on %s", proc.pid, self.bootstrap)
                 return
             time.sleep(0.05)
         self.stop()

@@ -23,6 +23,7 @@ from app.lifecycle import (
     arm_deadline,
     bounded,
     broker_failure,
+    first_or_stop,
     stop_on_signals,
     watch,
     worker_failure,
@@ -85,11 +86,16 @@ async def start_stack(settings: Settings) -> Running:
     fapp: Any = None
     worker_starting = False
     runner: web.AppRunner | None = None
-    if settings.embedded_broker:
-        broker = EmbeddedBroker(settings.kafka_port, log_file=settings.data_dir / "broker.log")
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(broker.start)
     try:
+        if settings.embedded_broker:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            broker = EmbeddedBroker(
+                settings.kafka_port, log_file=settings.data_dir / "broker.log"
+            )
+            # launched from the loop's thread, which lives as long as the process (the
+            # broker's parent-death signal is tied to the thread that started it)
+            broker.launch()
+            await asyncio.to_thread(broker.wait_listening)
         created = await ensure_topics(
             settings.bootstrap, settings.partitions, settings.replication_factor
         )
@@ -180,7 +186,12 @@ async def run_until_signal(
     hide the failure, and a process supervisor restarts a process that exited.
     """
     stop = stop_on_signals()
-    running = await start_stack(settings)
+    # a signal during the start (the broker bootstrap alone may wait 40 s) cancels it;
+    # start_stack then stops what it had started
+    running = await first_or_stop(start_stack(settings), stop)
+    if running is None:
+        print("recsys up: stopped during startup", flush=True)
+        return
     if banner:
         where = "embedded broker" if running.broker else "Kafka"
         print(f"recsys up: {where} at {settings.bootstrap}", flush=True)
@@ -225,7 +236,11 @@ async def start_worker(settings: Settings) -> tuple[Any, StreamTables]:
         fapp, codec, partitions=settings.partitions, config=state_config(settings)
     )
     register_live_agents(fapp, codec, partitions=settings.partitions, config=live_config(settings))
-    await fapp.start()
+    try:
+        await fapp.start()
+    except BaseException:  # failed or cancelled half-way: its threads must not stay
+        await stop_worker(fapp, STOP_BUDGET_S - 3)
+        raise
     return fapp, tables
 
 
@@ -235,7 +250,11 @@ async def run_worker_until_signal(settings: Settings) -> None:
     if settings.embedded_broker:
         raise ConfigError("recsys worker needs RECSYS_KAFKA_BOOTSTRAP (a running broker)")
     stop = stop_on_signals()
-    fapp, _ = await start_worker(settings)
+    started = await first_or_stop(start_worker(settings), stop)
+    if started is None:
+        print("recsys worker: stopped during startup", flush=True)
+        return
+    fapp, _ = started
     print(f"recsys worker: {settings.app_id} on {settings.bootstrap}", flush=True)
     failure: RecsysError | None = None
     try:

@@ -143,3 +143,54 @@ def test_up_exits_1_when_its_embedded_broker_dies(tmp_path: Path):
         f"recsys: error: the embedded broker (pid {pid}) exited with code -9; stopped everything"
     ]
     assert not port_in_use("127.0.0.1", http_port)
+
+
+def test_ctrl_c_during_startup_stops_at_once(tmp_path: Path):
+    """A bootstrap server that accepts connections and never answers: aiokafka waits its
+    40 s request timeout, and the signal used to wait with it."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        bootstrap = f"127.0.0.1:{silent.getsockname()[1]}"
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"],
+            env=_env(tmp_path, RECSYS_KAFKA_BOOTSTRAP=bootstrap),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            time.sleep(3)  # imported, settings read, waiting for the broker
+            assert worker.poll() is None, worker.communicate()
+            worker.send_signal(signal.SIGINT)
+            signalled = time.monotonic()
+            out, err = worker.communicate(timeout=30)
+            took = time.monotonic() - signalled
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.communicate()
+    assert took < 10, f"took {took:.1f}s"
+    assert worker.returncode == 0, err
+    assert "recsys worker: stopped during startup" in out
+    assert "Traceback" not in err
+
+
+def test_sigterm_while_up_starts_leaves_nothing_behind(tmp_path: Path):
+    http_port, kafka_port = free_port(), free_port()
+    up = _start_up(tmp_path, http_port, kafka_port)
+    try:
+        _wait_listening(up, kafka_port)  # the broker is up; the worker is starting
+        up.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        out, err = up.communicate(timeout=30)
+        took = time.monotonic() - signalled
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.communicate()
+    assert up.returncode == 0, err
+    assert took < 10, f"took {took:.1f}s"
+    assert "recsys up: stopped during startup" in out
+    assert not port_in_use("127.0.0.1", kafka_port), "embedded broker still listening"
+    assert not port_in_use("127.0.0.1", http_port)
