@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from schemas import topics
-from schemas.errors import BrokerError
+from schemas.errors import BrokerError, ConfigError
 from schemas.views import VIEW_TOPICS
 from streams.agents import TICKS_TOPIC
 from streams.live_agents import LIVE_TICKS_TOPIC
@@ -47,12 +48,52 @@ def topic_specs(partitions: int, replication: int) -> list[NewTopic]:
     return specs
 
 
+def partition_mismatches(wanted: int, existing: Mapping[str, int]) -> list[str]:
+    """The topics of ``topic_specs`` that exist with another partition count than
+    ``wanted``, as ``name (N)``; topics not in ``existing`` are not checked."""
+    return [
+        f"{spec.name} ({existing[spec.name]})"
+        for spec in topic_specs(wanted, 1)
+        if spec.name in existing and existing[spec.name] != wanted
+    ]
+
+
+def check_partitions(bootstrap: str, wanted: int, existing: Mapping[str, int]) -> None:
+    """``ConfigError`` when existing topics have another partition count than ``wanted``.
+
+    Faust assigns the partitions it was configured with: a worker started with fewer
+    failed on the first record of another ('Unrecognized partition') and then ignored
+    SIGTERM, and one with more would wait for partitions that do not exist.
+    """
+    wrong = partition_mismatches(wanted, existing)
+    if not wrong:
+        return
+    counts = sorted({existing[name.rsplit(" (", 1)[0]] for name in wrong})
+    shown = ", ".join(wrong[:4]) + (f" and {len(wrong) - 4} more" if len(wrong) > 4 else "")
+    hint = (
+        f"start with --partitions {counts[0]} (or RECSYS_PARTITIONS={counts[0]})"
+        if len(counts) == 1
+        else "the topics disagree among themselves; see docs/scaling.md"
+    )
+    raise ConfigError(
+        f"topics on {bootstrap} have other partition counts than the {wanted} configured: "
+        f"{shown}; {hint}"
+    )
+
+
 async def ensure_topics(bootstrap: str, partitions: int, replication: int = 1) -> list[str]:
-    """Create the missing topics; return the names created. Existing topics are kept."""
+    """Create the missing topics; return the names created. Existing topics are kept,
+    and must have ``partitions`` partitions (``check_partitions``)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="recsys-admin")
     try:
         await admin.start()
         existing = set(await admin.list_topics())
+        ours = [s.name for s in topic_specs(partitions, replication) if s.name in existing]
+        if ours:
+            described = await admin.describe_topics(ours)
+            check_partitions(
+                bootstrap, partitions, {t["topic"]: len(t["partitions"]) for t in described}
+            )
         missing = [s for s in topic_specs(partitions, replication) if s.name not in existing]
         for spec in missing:
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 from app.broker import EmbeddedBroker, free_port, port_in_use
+from app.kafka_admin import ensure_topics
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -215,3 +217,20 @@ def test_the_embedded_broker_dies_with_a_sigkilled_up(tmp_path: Path):
     if orphaned:  # do not leave it to the next test run
         os.kill(pid, signal.SIGKILL)
     assert not orphaned, "the embedded broker outlived its recsys up"
+
+
+def test_worker_refuses_topics_with_another_partition_count(
+    tmp_path: Path, fresh_broker: EmbeddedBroker
+):
+    env = _env(tmp_path, RECSYS_KAFKA_BOOTSTRAP=fresh_broker.bootstrap, RECSYS_PARTITIONS="8")
+    asyncio.run(ensure_topics(fresh_broker.bootstrap, 8))
+    done, took = _run("app.cli", "worker", "--partitions", "4", env=env)
+    assert done.returncode == 1, done.stderr
+    assert took < 30, f"took {took:.1f}s"
+    [error] = _error_lines(done.stderr)
+    assert error.startswith(
+        f"recsys: error: topics on {fresh_broker.bootstrap} have other partition counts "
+        "than the 4 configured: recsys.exposures.v1 (8), "
+    )
+    assert error.endswith("; start with --partitions 8 (or RECSYS_PARTITIONS=8)")
+    assert "Traceback" not in done.stderr
