@@ -399,11 +399,12 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if args.command == "replay":
             return asyncio.run(_replay(settings, args))
         if args.command == "serve":
+            from app import lifecycle
             from app.serve import run_serving_until_signal
             from serving.loop import install
 
             install()  # uvloop for the replica (serving.loop), as bench/serving.py measures
-            asyncio.run(run_serving_until_signal(settings))
+            lifecycle.run(run_serving_until_signal(settings))
             return 0
         if args.command == "worker":
             from app import lifecycle

@@ -7,18 +7,17 @@ topic (``KafkaConfigStore``), and logs its exposures and assignments back to Kaf
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiokafka.errors import KafkaError
 
 from app.kafka_admin import AdminProbe
 from app.settings import Settings
 from schemas.codec import AvroCodec
-from schemas.errors import ConfigError
+from schemas.errors import BrokerError, ConfigError
 from schemas.producer import EventProducer
 from schemas.registry import open_registry
 from serving.app import create_app
@@ -134,24 +133,50 @@ async def build_serving_app(
 
 
 async def run_serving_until_signal(settings: Settings) -> None:
+    """``recsys serve``: one replica until SIGINT/SIGTERM. A Kafka that cannot be reached
+    at start is a one-line ``BrokerError``, as are the other start failures."""
+    from app.lifecycle import arm_deadline, bounded, first_or_stop, stop_on_signals
+
     if settings.embedded_broker:
         raise ConfigError("recsys serve needs RECSYS_KAFKA_BOOTSTRAP (a running broker)")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    parts = await build_serving_app(settings)
-    # the loaded views out of the collector's way, and again as they change (serving.loop)
-    freeze_when_ready(parts.app, parts.views.ready, refreeze_s=settings.gc_refreeze_s)
-    runner = web.AppRunner(parts.app)
-    await runner.setup()
-    await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+    stop = stop_on_signals()
+    runner = await first_or_stop(_start_serving(settings), stop)
+    if runner is None:
+        print("recsys serve: stopped during startup", flush=True)
+        return
     print(
-        f"recsys serve: http://{settings.http_host}:{settings.http_port} "
+        f"recsys serve: http://{settings.http_host}:{runner.addresses[0][1]} "
         f"(views from {settings.bootstrap}; dashboard at /dashboard)",
         flush=True,
     )
     try:
         await stop.wait()
     finally:
-        await runner.cleanup()
+        arm_deadline()
+        await bounded("HTTP server cleanup", runner.cleanup(), 8.0)
+
+
+async def _start_serving(settings: Settings) -> web.AppRunner:
+    parts = await build_serving_app(settings)
+    # the loaded views out of the collector's way, and again as they change (serving.loop)
+    freeze_when_ready(parts.app, parts.views.ready, refreeze_s=settings.gc_refreeze_s)
+    runner = web.AppRunner(parts.app)
+    try:
+        await runner.setup()  # starts the Kafka readers, producer and config store
+        await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+    except BaseException as exc:
+        from app.lifecycle import bounded
+
+        await bounded("HTTP server cleanup", runner.cleanup(), 5.0)
+        if isinstance(exc, KafkaError):
+            raise BrokerError(
+                f"cannot reach Kafka at {settings.bootstrap}: {exc}; check "
+                "RECSYS_KAFKA_BOOTSTRAP"
+            ) from exc
+        if isinstance(exc, OSError):
+            raise ConfigError(
+                f"cannot listen on {settings.http_host}:{settings.http_port}: "
+                f"{exc.strerror or exc}; pick another port with --port (or RECSYS_HTTP_PORT)"
+            ) from exc
+        raise
+    return runner

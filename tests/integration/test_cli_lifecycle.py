@@ -234,3 +234,16 @@ def test_worker_refuses_topics_with_another_partition_count(
     )
     assert error.endswith("; start with --partitions 8 (or RECSYS_PARTITIONS=8)")
     assert "Traceback" not in done.stderr
+
+
+def test_serve_without_a_reachable_kafka_is_one_error_line(tmp_path: Path):
+    bootstrap = f"127.0.0.1:{free_port()}"  # nothing listens there
+    done, took = _run(
+        "app.cli", "serve", "--port", "0", env=_env(tmp_path, RECSYS_KAFKA_BOOTSTRAP=bootstrap)
+    )
+    assert done.returncode == 1, done.stderr
+    assert took < 30, f"took {took:.1f}s"
+    [error] = _error_lines(done.stderr)
+    assert error.startswith(f"recsys: error: cannot reach Kafka at {bootstrap}: ")
+    assert error.endswith("; check RECSYS_KAFKA_BOOTSTRAP")
+    assert "Traceback" not in done.stderr
