@@ -273,9 +273,10 @@ async def _produce(settings: Settings, args: argparse.Namespace) -> int:
         registry=registry,
         salt=settings.user_id_salt,
         progress=args.progress,
+        delivery_timeout_s=settings.delivery_timeout_s,
     )
     print(summary.render(args.file, topic))
-    return 1 if summary.rejected or summary.failed else 0
+    return 0 if summary.ok else 1
 
 
 NOISY_LOGGERS = ("faust", "mode", "aiokafka", "aiohttp.access", "app.faust_app")
@@ -313,6 +314,7 @@ async def _replay(settings: Settings, args: argparse.Namespace) -> int:
         total=len(events),
         progress=sys.stderr.isatty() or len(events) >= 100_000,
         summary=summary,
+        delivery_timeout_s=settings.delivery_timeout_s,
     )
     print(summary.render())
     return 1 if summary.rejected or summary.failed else 0

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from app.produce import TOPIC_ALIASES, parse_lines
+from app.produce import DELIVERY_TIMEOUT_S, TOPIC_ALIASES, parse_lines
 from app.progress import Progress
 from schemas.events import Event, Item
 from schemas.producer import EventProducer
@@ -87,13 +87,19 @@ async def replay(
     total: int | None = None,
     progress: bool = False,
     summary: ReplaySummary | None = None,
+    delivery_timeout_s: float = DELIVERY_TIMEOUT_S,
 ) -> ReplaySummary:
-    """Produce ``events`` in order; ``rate`` events/s paces them (None: as fast as possible)."""
+    """Produce ``events`` in order; ``rate`` events/s paces them (None: as fast as possible).
+    A record Kafka does not acknowledge within ``delivery_timeout_s`` fails the replay."""
     summary = summary or ReplaySummary()
     bar = Progress("replay", total, enabled=progress)
     started = time.monotonic()
     async with EventProducer(
-        bootstrap, registry=registry, salt=salt, client_id="recsys-replay"
+        bootstrap,
+        registry=registry,
+        salt=salt,
+        client_id="recsys-replay",
+        kafka_options={"request_timeout_ms": int(delivery_timeout_s * 1000)},
     ) as producer:
         for n, event in enumerate(events, start=1):
             await producer.send(event)

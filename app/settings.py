@@ -77,6 +77,8 @@ class Settings:
     gc_gen0: int = 50_000
     """A stream worker's young-generation collection threshold (Python's is 700); 0 keeps
     Python's (``app.faust_app.tune_gc``)."""
+    delivery_timeout_s: float = 30.0
+    """``recsys produce``/``replay``: a record not acknowledged by Kafka in this time fails."""
     log_level: str = "INFO"
 
     def masked(self) -> dict[str, str]:
@@ -183,5 +185,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         fetch_max_wait_ms=_int(env, "RECSYS_FETCH_MAX_WAIT_MS", FETCH_MAX_WAIT_MS, minimum=0),
         gc_refreeze_s=_float(env, "RECSYS_GC_REFREEZE_S", 60.0, positive=False),
         gc_gen0=_int(env, "RECSYS_GC_GEN0", 50_000, minimum=0),
+        delivery_timeout_s=_float(env, "RECSYS_DELIVERY_TIMEOUT_S", 30.0),
         log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
     )
