@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -50,6 +51,19 @@ def _int_in(low: int, high: int | None, what: str, hint: str = "") -> Callable[[
         return value
 
     return parse
+
+
+def _positive_rate(raw: str) -> float:
+    """An argparse type: events per second, a finite number > 0."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from None
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(
+            f"{raw} is not a rate: give events per second > 0 (omit it: as fast as possible)"
+        )
+    return value
 
 
 HTTP_PORT = _int_in(0, MAX_PORT, "a port", " (0: any free port)")
@@ -144,7 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--assignments", help="assignment.v1 JSONL")
     replay.add_argument("--items", help="item.v1 JSONL")
     replay.add_argument(
-        "--rate", type=float, help="events per second (default: as fast as possible)"
+        "--rate", type=_positive_rate, help="events per second (default: as fast as possible)"
     )
     replay.add_argument("--bootstrap", help="bootstrap servers (default: the configured broker)")
 
@@ -419,6 +433,12 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return 1
     except FileNotFoundError as exc:
         print(f"recsys: error: {exc.filename}: no such file", file=sys.stderr)
+        return 1
+    except IsADirectoryError as exc:
+        print(f"recsys: error: {exc.filename}: is a directory, not a file", file=sys.stderr)
+        return 1
+    except PermissionError as exc:
+        print(f"recsys: error: {exc.filename}: permission denied", file=sys.stderr)
         return 1
     parser.error(f"unknown command {args.command}")
     return 2  # pragma: no cover

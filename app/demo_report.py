@@ -20,6 +20,7 @@ from eval.cli import main as eval_main
 from eval.kafka_source import read_topic
 from eval.report.html import render_html
 from schemas import topics
+from schemas.errors import ConfigError
 
 FILES = {
     "exposures": topics.EXPOSURES,
@@ -134,7 +135,12 @@ def arm_lines(offline: dict[str, Any], experiment: dict[str, Any]) -> list[str]:
 
 async def demo_report(settings: Settings, bootstrap: str, output: str, experiment_id: str) -> int:
     out = Path(output).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--output {output}: exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--output {output}: cannot create it: {exc.strerror}") from exc
     counts = await dump_topics(settings, bootstrap, out)
     if counts["exposures"] == 0:
         print("demo-report: no exposures on the topic; nothing to evaluate", file=sys.stderr)

@@ -155,6 +155,16 @@ def _path(env: Mapping[str, str], name: str) -> Path | None:
     return Path(raw) if raw is not None else None
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    raw = env.get("RECSYS_LOG_LEVEL") or "INFO"
+    if raw.upper() not in LOG_LEVELS:
+        raise ConfigError(f"RECSYS_LOG_LEVEL={raw!r}: use one of {', '.join(LOG_LEVELS)}")
+    return raw.upper()
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from ``env`` (default: the process environment)."""
     env = os.environ if env is None else env
@@ -186,5 +196,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         gc_refreeze_s=_float(env, "RECSYS_GC_REFREEZE_S", 60.0, positive=False),
         gc_gen0=_int(env, "RECSYS_GC_GEN0", 50_000, minimum=0),
         delivery_timeout_s=_float(env, "RECSYS_DELIVERY_TIMEOUT_S", 30.0),
-        log_level=env.get("RECSYS_LOG_LEVEL", "INFO").upper(),
+        log_level=_log_level(env),
     )

@@ -53,11 +53,19 @@ def test_secrets_are_masked_when_printed():
         ({"RECSYS_STORE": "redis://"}, r"memory:// or rocksdb://"),
         ({"RECSYS_GC_REFREEZE_S": "hourly"}, r"RECSYS_GC_REFREEZE_S='hourly' is not a number"),
         ({"RECSYS_GC_GEN0": "-5"}, r"RECSYS_GC_GEN0=-5 must be >= 0"),
+        ({"RECSYS_LOG_LEVEL": "verbose"},
+         r"RECSYS_LOG_LEVEL='verbose': use one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ({"RECSYS_DELIVERY_TIMEOUT_S": "0"}, r"RECSYS_DELIVERY_TIMEOUT_S=0.0 must be > 0"),
     ],
 )
 def test_bad_settings_name_the_variable(env, message):
     with pytest.raises(ConfigError, match=message):
         load_settings(env)
+
+
+def test_log_levels_are_case_insensitive():
+    assert load_settings({"RECSYS_LOG_LEVEL": "debug"}).log_level == "DEBUG"
+    assert load_settings({}).log_level == "INFO"
 
 
 def test_settings_read_the_key_file_path(tmp_path: Path):
