@@ -28,6 +28,7 @@ RecSys Stream: a streaming recommender on Kafka.
                                  merge files by timestamp and publish them
   recsys worker                  only a stream worker (scale out with more)
   recsys serve                   one serving replica with the full API
+  recsys dead-letters [--limit N] list what the workers dead-lettered, and why
   recsys keys create --tenant T --role viewer
                                  create an API key (also: keys list, keys revoke ID)
   recsys settings                print the effective settings (secrets masked)
@@ -184,6 +185,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--port", type=HTTP_PORT, help="HTTP port (env RECSYS_HTTP_PORT, default 8080)"
     )
+
+    dlq = sub.add_parser(
+        "dead-letters",
+        help="list what the workers dead-lettered, and why",
+        description=(
+            "Reads recsys.deadletter.v1 to its end and prints one JSON line per record "
+            "(source topic, partition, offset, schema, reason, key, value: text when it is "
+            "UTF-8, else value_base64), oldest first, then a count per topic and reason "
+            "on stderr. Records are never removed: the topic's retention does that."
+        ),
+    )
+    dlq.add_argument("--bootstrap", help="Kafka bootstrap (default: the settings')")
+    dlq.add_argument("--limit", type=_int_in(1, None, "a record count"),
+                     help="only the newest N records")
 
     _keys_parser(sub)
     sub.add_parser("settings", help="print the effective settings, secrets masked")
@@ -410,6 +425,12 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
             bootstrap = args.bootstrap or settings.bootstrap
             return asyncio.run(demo_report(settings, bootstrap, args.output, args.experiment_id))
+        if args.command == "dead-letters":
+            from app.dead_letters import dead_letters
+
+            bootstrap = args.bootstrap or settings.bootstrap
+            asyncio.run(dead_letters(bootstrap, limit=args.limit))
+            return 0
         if args.command == "produce":
             return asyncio.run(_produce(settings, args))
         if args.command == "replay":

@@ -20,8 +20,10 @@ from streams.deadletter import listing
 
 
 async def dead_letters(bootstrap: str, *, limit: int | None = None,
-                       out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    """Print the dead letters (the newest ``limit`` when given); returns how many."""
+                       out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Print the dead letters (the newest ``limit`` when given) to ``out`` (stdout) and
+    the counts to ``err`` (stderr); returns how many were printed."""
+    out, err = out or sys.stdout, err or sys.stderr
     records = await read_to_end(bootstrap, topics.DEADLETTER, client_id="recsys-dead-letters")
     records.sort(key=lambda r: (r.timestamp, r.partition, r.offset))
     shown = records[-limit:] if limit is not None else records

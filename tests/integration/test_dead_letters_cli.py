@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import orjson
+import pytest
 from aiokafka import AIOKafkaProducer
 
 from app.broker import EmbeddedBroker
+from app.cli import main
 from app.dead_letters import dead_letters
 from app.kafka_admin import ensure_topics
 from schemas import topics
@@ -52,3 +55,27 @@ async def test_lists_every_dead_letter_with_its_reason_then_counts(
     out = io.StringIO()
     assert await dead_letters(fresh_broker.bootstrap, limit=1, out=out, err=io.StringIO()) == 1
     assert orjson.loads(out.getvalue())["key"] == "r-3"  # the newest
+
+
+def test_the_command_prints_json_lines_and_a_summary(
+    fresh_broker: EmbeddedBroker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def one_letter() -> None:
+        await ensure_topics(fresh_broker.bootstrap, 1)
+        letter = DeadLetter(b"k", b"v", "why", topics.ITEMS, 0, 1, "item.v1")
+        producer = AIOKafkaProducer(bootstrap_servers=fresh_broker.bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(topics.DEADLETTER, letter.value, key=letter.key,
+                                         headers=letter.headers())
+        finally:
+            await producer.stop()
+
+    asyncio.run(one_letter())
+    assert main(["dead-letters", "--bootstrap", fresh_broker.bootstrap]) == 0
+    out, err = capsys.readouterr()
+    assert [orjson.loads(line)["reason"] for line in out.splitlines()] == ["why"]
+    assert f"1 of 1 records in {topics.DEADLETTER}" in err and f"{topics.ITEMS}: why" in err
+    with pytest.raises(SystemExit):
+        main(["dead-letters", "--limit", "0"])
+    assert "0 is not a record count: use >= 1" in capsys.readouterr().err
