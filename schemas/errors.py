@@ -12,6 +12,9 @@ Every error the project raises on purpose derives from ``RecsysError``::
     ├── BrokerError          the embedded broker cannot start or does not answer
     └── ServingError         a request cannot be served (mapped to problem+json)
 
+Subclasses defined beside their use name themselves in their module's docstring (e.g.
+``app.lifecycle.WorkerCrashedError``: the stream worker of a process crashed).
+
 It lives in ``schemas`` because that package imports nothing of ours, so every
 other package may import it.
 """
