@@ -76,15 +76,15 @@ class KafkaConfigStore:
             targets = await fetch_highwaters(self.bootstrap, tps)
             producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
                                         client_id="recsys-config")
+            self._producer = producer  # stopped by ``stop`` even when its start fails
             await producer.start()
-            self._producer = producer
             consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
                                         enable_auto_commit=False,
                                         auto_offset_reset="earliest",
                                         client_id="recsys-config-reader",
                                         fetch_max_wait_ms=self.fetch_max_wait_ms)
-            await consumer.start()
             self._consumer = consumer
+            await consumer.start()
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
             await asyncio.wait_for(self._catch_up(consumer, targets), self.start_timeout_s)

@@ -412,8 +412,8 @@ class LiveReader:
             client_id="recsys-live-reader",
             fetch_max_wait_ms=self.fetch_max_wait_ms,
         )
-        await consumer.start()
-        try:
+        try:  # a consumer whose start failed must be stopped too (unclosed otherwise)
+            await consumer.start()
             tps = await self._partitions()
             self._targets = await fetch_highwaters(self.bootstrap, tps)
             self._lagging = {tp for tp, hw in self._targets.items() if hw > 0}

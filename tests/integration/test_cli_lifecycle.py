@@ -247,3 +247,4 @@ def test_serve_without_a_reachable_kafka_is_one_error_line(tmp_path: Path):
     assert error.startswith(f"recsys: error: cannot reach Kafka at {bootstrap}: ")
     assert error.endswith("; check RECSYS_KAFKA_BOOTSTRAP")
     assert "Traceback" not in done.stderr
+    assert "Unclosed" not in done.stderr  # every client whose start failed was stopped
