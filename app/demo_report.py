@@ -149,6 +149,10 @@ async def demo_report(settings: Settings, bootstrap: str, output: str, experimen
     reports = [out / "offline.json", out / "experiment.json"]
     if all(r.exists() for r in reports):
         offline, experiment = (orjson.loads(r.read_bytes()) for r in reports)
+        if not (experiment.get("experiment") or {}).get("variants"):
+            print(f"demo-report: experiment {experiment_id!r} has no assigned exposures in "
+                  "these topics (check --experiment-id)", file=sys.stderr)
+            return 1
         for line in arm_lines(offline, experiment):
             print(f"demo-report: {line}")
     return code

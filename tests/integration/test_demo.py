@@ -142,5 +142,8 @@ async def test_demo_traffic_is_learned_and_live_equals_offline(tmp_path: Path) -
         assert ndcg["B"] > ndcg["A"], ndcg
         assert (out / "offline.html").stat().st_size > 1000
         assert (out / "experiment.html").read_text().startswith("<!")
+        # an experiment id that names nothing is an error, not "SRM not detected (p=1)"
+        code = await demo_report(settings, settings.bootstrap, str(tmp_path / "nope"), "nope")
+        assert code == 1
     finally:
         await stop_stack(running)
