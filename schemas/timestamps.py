@@ -4,8 +4,9 @@ Events keep ``ts`` as the exact string the producer wrote (so JSON round-trips u
 these helpers turn it into epoch milliseconds (UTC) when a stream needs a number.
 
 What counts as valid is exactly what the JSON Schema ``format: date-time`` check accepts
-(``rfc3339-validator``, used by ``jsonschema``): ``YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)``,
-upper-case ``T`` and ``Z``, no leap seconds, year ≥ 1, real calendar days.
+(``jsonschema`` runs ``rfc3339-validator`` on the upper-cased string):
+``YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)``, ``T`` and ``Z`` in either case (RFC 3339
+§5.6 allows lower case), no leap seconds, year ≥ 1, real calendar days.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ _RFC3339 = re.compile(
 # event); a cache that fills up is simply emptied, and long tails are never kept. A new
 # second is judged as its day (cached: the calendar check) and its time of day (a regex).
 _TAIL = re.compile(r"(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$", re.ASCII)
-_TIME_OF_DAY = re.compile(r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d", re.ASCII)
+_CLOCK = re.compile(r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d", re.ASCII)
 _SECONDS_VALID: dict[str, bool] = {}
 _DAY_VALID: dict[str, bool] = {}
 _TAIL_VALID: dict[str, bool] = {}
@@ -53,6 +54,14 @@ def _remember(cache: dict[str, T], key: str, value: T) -> T:
 
 def is_rfc3339(value: str) -> bool:
     """True when ``value`` passes the JSON Schema ``date-time`` format check."""
+    if _is_upper_rfc3339(value):
+        return True
+    upper = value.upper()  # a lower-case "t" or "z" (rare: only failures pay for this)
+    return upper != value and _is_upper_rfc3339(upper)
+
+
+def _is_upper_rfc3339(value: str) -> bool:
+    """``rfc3339-validator``'s answer for ``value`` as it is (upper-case T and Z)."""
     seconds = value[:19]
     valid = _SECONDS_VALID.get(seconds)
     if valid is None:
@@ -63,7 +72,7 @@ def is_rfc3339(value: str) -> bool:
         if day_valid is None:
             day_valid = _remember(_DAY_VALID, day, bool(validate_rfc3339(day + "T00:00:00Z")))
         valid = _remember(
-            _SECONDS_VALID, seconds, day_valid and _TIME_OF_DAY.fullmatch(value, 10, 19) is not None
+            _SECONDS_VALID, seconds, day_valid and _CLOCK.fullmatch(value, 10, 19) is not None
         )
     if not valid:
         return False
@@ -107,6 +116,7 @@ _TAIL_MS: dict[str, int] = {}
 
 
 def _parse_to_ms(value: str) -> int:
+    value = value.upper()  # "t" and "z" may be lower case; digits and signs have no case
     m = _RFC3339.match(value)
     if m is None or not is_rfc3339(value):
         raise ContractError(f"{value!r} is not an RFC 3339 date-time")

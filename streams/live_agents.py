@@ -150,6 +150,11 @@ def register_live_agents(
                         continue
                     if not isinstance(event, Exposure | Outcome | Assignment):
                         continue
+                    try:  # checked before the join touches any state: never a crash
+                        event.timestamp_ms  # noqa: B018
+                    except ContractError:
+                        t.skipped += 1
+                        continue
                     for j in join.apply(
                         staged, p, TOPIC_INDEX[msg.topic], msg.offset, event, now_ms
                     ):
