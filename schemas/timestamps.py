@@ -115,11 +115,11 @@ _DATE_DAYS: dict[str, int] = {}
 _TAIL_MS: dict[str, int] = {}
 
 
-def _parse_to_ms(value: str) -> int:
-    value = value.upper()  # "t" and "z" may be lower case; digits and signs have no case
+def _parse_to_ms(given: str) -> int:
+    value = given.upper()  # "t" and "z" may be lower case; digits and signs have no case
     m = _RFC3339.match(value)
     if m is None or not is_rfc3339(value):
-        raise ContractError(f"{value!r} is not an RFC 3339 date-time")
+        raise ContractError(f"{given!r} is not an RFC 3339 date-time")
     year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
     frac, zulu, sign, off_h, off_m = m.group(7, 8, 9, 10, 11)
     days = calendar.timegm((year, month, day, 0, 0, 0, 0, 0, 0)) // 86_400
