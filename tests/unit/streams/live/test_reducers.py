@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import fastavro
+import fastavro.validation
 import orjson
 
 from schemas.events import Assignment, Exposure, ExposureItem, Outcome
@@ -185,6 +188,17 @@ def test_joined_record_round_trips_through_avro() -> None:
     assert record["rank"] == 1 and record["algo_version"] == "v7" and record["segment"] == "s"
     assert (record["experiment_id"], record["experiment_variant"]) == ("e1", "A")
     assert record["exposure_ts"] == ms_to_rfc3339(T0) and record["value"] is None
+
+
+def test_a_rank_beyond_32_bits_is_joined_as_the_exposure_long_it_is() -> None:
+    rank = 2**31  # valid in exposure.v1 (an Avro long); joined.v1 once declared an int
+    shown = Exposure("r1", "u1", ms_to_rfc3339(T0), (ExposureItem("a", rank),),
+                     {"tenant": "t1", "surface": "home"}, 10.0)
+    run = Run().send(shown, outcome("r1", 1))
+    record = decode_joined(encode_joined(run.joined[0], LocalRegistry()))
+    assert record["rank"] == rank
+    schema = orjson.loads((Path(__file__).parents[4] / "schemas/avro/joined.v1.avsc").read_bytes())
+    assert fastavro.validation.validate(record, fastavro.parse_schema(schema))
 
 
 def test_table_values_recovered_from_their_changelog_json_give_the_same_tally() -> None:
