@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from schemas.codec import AvroCodec
-from schemas.errors import ConfigError, DeliveryError
+from schemas.errors import ConfigError, ContractError, DeliveryError
 from schemas.events import (
     Assignment,
     Event,
@@ -255,7 +255,10 @@ class EventProducer:
             raise InvalidEventError(event.SCHEMA, self._redact(reasons, event))
         event = self._pseudonymized(event)
         # validated above; the pseudonym only swaps user_id for its HMAC hex (still valid)
-        data = self.codec.encode(event, checked=True)
+        try:
+            data = self.codec.encode(event, checked=True)
+        except ContractError as exc:  # valid JSON the Avro types cannot hold (a 2^70 rank)
+            raise InvalidEventError(event.SCHEMA, self._redact([str(exc)], event)) from exc
         return await self._enqueue(event.SCHEMA, event.key(), data)
 
     async def send_body(self, schema: str, key: str, body: bytes) -> asyncio.Future[Any]:

@@ -191,6 +191,10 @@ async def test_invalid_user_id_is_reported_without_its_value() -> None:
             ),
             r"\$\.ts: 'now' is not a 'date-time'",
         ),
+        (  # valid JSON Schema (no maximum) that an Avro long cannot hold
+            lambda p: p.exposure(Exposure("r1", "u", TS, (ExposureItem("i", 2**70),))),
+            r"invalid exposure\.v1: .*long",
+        ),
     ],
 )
 async def test_invalid_events_are_refused_before_sending(call: Any, pattern: str) -> None:
