@@ -38,6 +38,13 @@ command-line flags override them.
 """
 
 
+FILE_ERRORS: dict[type[OSError], str] = {
+    FileNotFoundError: "no such file",
+    IsADirectoryError: "is a directory, not a file",
+    PermissionError: "permission denied",
+}
+
+
 def _int_in(low: int, high: int | None, what: str, hint: str = "") -> Callable[[str], int]:
     """An argparse type: an integer in ``[low, high]``, else a message saying so."""
 
@@ -452,14 +459,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except RecsysError as exc:
         print(f"recsys: error: {exc}", file=sys.stderr)
         return 1
-    except FileNotFoundError as exc:
-        print(f"recsys: error: {exc.filename}: no such file", file=sys.stderr)
-        return 1
-    except IsADirectoryError as exc:
-        print(f"recsys: error: {exc.filename}: is a directory, not a file", file=sys.stderr)
-        return 1
-    except PermissionError as exc:
-        print(f"recsys: error: {exc.filename}: permission denied", file=sys.stderr)
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"recsys: error: {exc.filename}: {FILE_ERRORS[type(exc)]}", file=sys.stderr)
         return 1
     parser.error(f"unknown command {args.command}")
     return 2  # pragma: no cover
