@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -47,3 +48,17 @@ class WorkerProcess:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def ended(proc: subprocess.Popen[str], timeout_s: float = 30.0) -> tuple[str, str, float]:
+    """Wait for ``proc`` to end: its stdout, its stderr and the seconds that took."""
+    started = time.monotonic()
+    out, err = proc.communicate(timeout=timeout_s)
+    return out, err, time.monotonic() - started
+
+
+def reap(proc: subprocess.Popen[str]) -> None:
+    """Kill ``proc`` if it still runs (a test's ``finally``: nothing is left behind)."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from app.broker import EmbeddedBroker, free_port, port_in_use
 from app.kafka_admin import ensure_topics
+from tests.integration.procs import ended, reap
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -132,13 +133,9 @@ def test_up_exits_1_when_its_embedded_broker_dies(tmp_path: Path):
         _wait_listening(up, http_port)
         pid = _broker_pid(kafka_port)
         os.kill(pid, signal.SIGKILL)
-        killed = time.monotonic()
-        _, stderr = up.communicate(timeout=30)
-        took = time.monotonic() - killed
+        _, stderr, took = ended(up, 30)
     finally:
-        if up.poll() is None:
-            up.kill()
-            up.communicate()
+        reap(up)
     assert up.returncode == 1, stderr
     assert took < 12, f"took {took:.1f}s"  # noticed within 0.5 s, stopped within 10 s
     assert _error_lines(stderr) == [
@@ -165,13 +162,9 @@ def test_ctrl_c_during_startup_stops_at_once(tmp_path: Path):
             time.sleep(3)  # imported, settings read, waiting for the broker
             assert worker.poll() is None, worker.communicate()
             worker.send_signal(signal.SIGINT)
-            signalled = time.monotonic()
-            out, err = worker.communicate(timeout=30)
-            took = time.monotonic() - signalled
+            out, err, took = ended(worker, 30)
         finally:
-            if worker.poll() is None:
-                worker.kill()
-                worker.communicate()
+            reap(worker)
     assert took < 10, f"took {took:.1f}s"
     assert worker.returncode == 0, err
     assert "recsys worker: stopped during startup" in out
@@ -184,13 +177,9 @@ def test_sigterm_while_up_starts_leaves_nothing_behind(tmp_path: Path):
     try:
         _wait_listening(up, kafka_port)  # the broker is up; the worker is starting
         up.send_signal(signal.SIGTERM)
-        signalled = time.monotonic()
-        out, err = up.communicate(timeout=30)
-        took = time.monotonic() - signalled
+        out, err, took = ended(up, 30)
     finally:
-        if up.poll() is None:
-            up.kill()
-            up.communicate()
+        reap(up)
     assert up.returncode == 0, err
     assert took < 10, f"took {took:.1f}s"
     assert "recsys up: stopped during startup" in out
@@ -211,9 +200,7 @@ def test_the_embedded_broker_dies_with_a_sigkilled_up(tmp_path: Path):
             time.sleep(0.1)
         orphaned = port_in_use("127.0.0.1", kafka_port)
     finally:
-        if up.poll() is None:
-            up.kill()
-            up.communicate()
+        reap(up)
     if orphaned:  # do not leave it to the next test run
         os.kill(pid, signal.SIGKILL)
     assert not orphaned, "the embedded broker outlived its recsys up"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from app.broker import EmbeddedBroker
 from app.kafka_admin import ensure_topics
+from tests.integration.procs import ended, reap
 
 
 async def test_produce_ends_within_its_delivery_timeout_when_the_broker_dies(
@@ -33,13 +34,9 @@ async def test_produce_ends_within_its_delivery_timeout_when_the_broker_dies(
         time.sleep(3)  # counted the lines, connected, sending
         assert produce.poll() is None, produce.communicate()
         fresh_broker.stop()
-        gone = time.monotonic()
-        out, err = produce.communicate(timeout=60)
-        took = time.monotonic() - gone
+        out, err, took = ended(produce, 60)
     finally:
-        if produce.poll() is None:
-            produce.kill()
-            produce.communicate()
+        reap(produce)
     assert produce.returncode == 1, err[-2000:]
     assert took < 15, f"took {took:.1f}s"  # 3 s timeout, plus flush and stop slack
     summary = out.splitlines()[0]
